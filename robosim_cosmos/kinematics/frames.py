@@ -1,0 +1,100 @@
+"""Franka Panda kinematic facts and the fixed frames the toolkit speaks in.
+
+Every frame offset used anywhere in the project is defined here once:
+
+- ``flange``: DROID's ``cartesian_position`` frame (Franka link8), 0.107 m along link7 z.
+- ``cosmos_ee``: the frame Cosmos actions are expressed in, ``flange · Rz(+90°)``
+  (Cosmos' DROID pipeline right-multiplies the flange rotation by Rz(+90°)).
+- ``hand``: the Franka hand body, ``flange · Rz(−45°)``.
+- ``tcp``: between the fingertips, 0.1034 m along the hand z axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def rot_z(angle: float) -> np.ndarray:
+    """Rotation matrix [3, 3] about z by ``angle`` radians."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def rot_x(angle: float) -> np.ndarray:
+    """Rotation matrix [3, 3] about x by ``angle`` radians."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+
+
+def make_pose(rotation: np.ndarray, translation) -> np.ndarray:
+    """Homogeneous transform [4, 4] from a rotation [3, 3] and a translation [3]."""
+    T = np.eye(4)
+    T[:3, :3] = rotation
+    T[:3, 3] = translation
+    return T
+
+
+# Modified DH (Craig) rows for joints 1..7 and the flange: (a, d, alpha), metres / rad.
+DH_PARAMS: np.ndarray = np.array(
+    [
+        [0.0, 0.333, 0.0],
+        [0.0, 0.0, -np.pi / 2],
+        [0.0, 0.316, np.pi / 2],
+        [0.0825, 0.0, np.pi / 2],
+        [-0.0825, 0.384, -np.pi / 2],
+        [0.0, 0.0, np.pi / 2],
+        [0.088, 0.0, np.pi / 2],
+    ]
+)
+FLANGE_D: float = 0.107
+
+JOINT_LIMITS: np.ndarray = np.array(
+    [
+        [-2.8973, 2.8973],
+        [-1.7628, 1.7628],
+        [-2.8973, 2.8973],
+        [-3.0718, -0.0698],
+        [-2.8973, 2.8973],
+        [-0.0175, 3.7525],
+        [-2.8973, 2.8973],
+    ]
+)
+VELOCITY_LIMITS: np.ndarray = np.array([2.175, 2.175, 2.175, 2.175, 2.61, 2.61, 2.61])
+
+DROID_HOME: np.ndarray = np.array(
+    [0.0, -np.pi / 5, 0.0, -4 * np.pi / 5, 0.0, 3 * np.pi / 5, 0.0]
+)
+"""DROID reset pose q [7], rad."""
+
+R_FLANGE_COSMOS_EE: np.ndarray = rot_z(np.pi / 2)
+R_FLANGE_HAND: np.ndarray = rot_z(-np.pi / 4)
+TCP_OFFSET_IN_HAND: np.ndarray = np.array([0.0, 0.0, 0.1034])
+
+T_FLANGE_COSMOS_EE: np.ndarray = make_pose(R_FLANGE_COSMOS_EE, np.zeros(3))
+T_FLANGE_HAND: np.ndarray = make_pose(R_FLANGE_HAND, np.zeros(3))
+T_FLANGE_TCP: np.ndarray = T_FLANGE_HAND @ make_pose(np.eye(3), TCP_OFFSET_IN_HAND)
+T_LINK7_FLANGE: np.ndarray = make_pose(np.eye(3), [0.0, 0.0, FLANGE_D])
+
+SITE_OFFSETS_FROM_FLANGE: dict[str, np.ndarray] = {
+    "flange": np.eye(4),
+    "cosmos_ee": T_FLANGE_COSMOS_EE,
+    "tcp": T_FLANGE_TCP,
+}
+"""Pose of each named site in the flange frame; sites hang off link7 via T_LINK7_FLANGE."""
+
+
+def dh_link_transform(a: float, d: float, alpha: float, theta: float) -> np.ndarray:
+    """Modified-DH transform RotX(alpha)·TransX(a)·RotZ(theta)·TransZ(d) [4, 4]."""
+    T = make_pose(rot_x(alpha), [a, 0.0, 0.0])
+    return T @ make_pose(rot_z(theta), [0.0, 0.0, d])
+
+
+def dh_forward_kinematics(q: np.ndarray) -> np.ndarray:
+    """Flange pose [4, 4] in the robot base frame for joint angles q [7] (reference FK)."""
+    q = np.asarray(q, dtype=np.float64)
+    if q.shape != (7,):
+        raise ValueError(f"q must have shape (7,), got {q.shape}")
+    T = np.eye(4)
+    for (a, d, alpha), theta in zip(DH_PARAMS, q):
+        T = T @ dh_link_transform(a, d, alpha, theta)
+    return T @ T_LINK7_FLANGE

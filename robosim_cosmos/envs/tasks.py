@@ -1,0 +1,266 @@
+"""Tabletop tasks: which objects a scene holds, how a seed lays them out, what the
+instruction says, and the physical success predicate.
+
+Each task binds to a compiled model (ids looked up once), then ``reset`` places objects
+and colours from the episode RNG and returns the instruction, ``is_success`` reads the
+physics state, and ``state`` exposes privileged information for scripted policies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import mujoco
+import numpy as np
+
+CUBE_HALF = 0.025
+WORKSPACE_X = (0.42, 0.64)
+WORKSPACE_Y = (-0.2, 0.2)
+
+COLOURS: dict[str, tuple[float, float, float]] = {
+    "red": (0.85, 0.15, 0.12),
+    "green": (0.15, 0.7, 0.2),
+    "blue": (0.15, 0.3, 0.85),
+    "yellow": (0.95, 0.8, 0.1),
+    "orange": (0.95, 0.5, 0.1),
+    "purple": (0.55, 0.2, 0.7),
+}
+BOWL_COLOURS: dict[str, tuple[float, float, float]] = {
+    "white": (0.88, 0.88, 0.86),
+    "grey": (0.5, 0.5, 0.52),
+    "pink": (0.9, 0.55, 0.65),
+    "teal": (0.1, 0.55, 0.55),
+}
+
+
+def _uniform_xy(rng: np.random.Generator, margin: float = 0.0) -> np.ndarray:
+    return np.array([
+        rng.uniform(WORKSPACE_X[0] + margin, WORKSPACE_X[1] - margin),
+        rng.uniform(WORKSPACE_Y[0] + margin, WORKSPACE_Y[1] - margin),
+    ])
+
+
+class Task:
+    """Base class; subclasses set the class attributes and implement the hooks."""
+
+    name: ClassVar[str]
+    objects: ClassVar[tuple[str, ...]]
+    instructions: ClassVar[tuple[str, ...]]
+    max_episode_steps: ClassVar[int]
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        self.model = model
+        self._tcp = model.site("tcp").id
+        pads = [
+            model.geom(i).id for i in range(model.ngeom)
+            if model.geom_bodyid[i] in (model.body("left_finger").id, model.body("right_finger").id)
+        ]
+        self._left = model.body("left_finger").id
+        self._right = model.body("right_finger").id
+        self._finger_geoms = set(pads)
+
+    def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
+        raise NotImplementedError
+
+    def is_success(self, data: mujoco.MjData) -> bool:
+        raise NotImplementedError
+
+    def state(self, data: mujoco.MjData) -> dict:
+        """Privileged task state (world frame = robot base frame), JSON-friendly numpy arrays."""
+        return {"tcp_pos": data.site_xpos[self._tcp].copy()}
+
+    # helpers ---------------------------------------------------------------
+    def _pick_instruction(self, rng: np.random.Generator, **words: str) -> str:
+        return self.instructions[int(rng.integers(len(self.instructions)))].format(**words)
+
+    def _fingers_touching(self, data: mujoco.MjData, geom: int) -> tuple[bool, bool]:
+        left = right = False
+        for c in data.contact[: data.ncon]:
+            pair = (c.geom1, c.geom2)
+            if geom not in pair:
+                continue
+            other = pair[1] if pair[0] == geom else pair[0]
+            body = self.model.geom_bodyid[other]
+            left |= body == self._left
+            right |= body == self._right
+        return left, right
+
+
+class _CubeTask(Task):
+    """Shared cube handling: pose, colour and free-joint address."""
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        super().bind(model)
+        self._cube_body = model.body("cube").id
+        self._cube_geom = model.geom("cube").id
+        self._cube_qadr = model.jnt_qposadr[model.joint("cube_joint").id]
+        self._cube_dadr = model.jnt_dofadr[model.joint("cube_joint").id]
+        self._cube_mat = model.geom_matid[self._cube_geom]
+
+    def _place_cube(self, data: mujoco.MjData, rng: np.random.Generator, xy: np.ndarray) -> str:
+        colour = list(COLOURS)[int(rng.integers(len(COLOURS)))]
+        self.model.mat_rgba[self._cube_mat, :3] = COLOURS[colour]
+        yaw = rng.uniform(-np.pi / 4, np.pi / 4)
+        q = self._cube_qadr
+        data.qpos[q : q + 3] = [xy[0], xy[1], CUBE_HALF]
+        data.qpos[q + 3 : q + 7] = [np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)]
+        data.qvel[self._cube_dadr : self._cube_dadr + 6] = 0.0
+        self.cube_colour = colour
+        self._cube_start = np.array([xy[0], xy[1], CUBE_HALF])
+        return colour
+
+    def cube_pose(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
+        """(position [3], rotation matrix [3, 3]) of the cube."""
+        return data.xpos[self._cube_body].copy(), data.xmat[self._cube_body].reshape(3, 3).copy()
+
+    def state(self, data: mujoco.MjData) -> dict:
+        pos, rot = self.cube_pose(data)
+        return {**super().state(data), "cube_pos": pos, "cube_rot": rot,
+                "cube_half_size": CUBE_HALF, "cube_colour": self.cube_colour,
+                "cube_start": self._cube_start.copy()}
+
+
+class Reach(Task):
+    name = "reach"
+    objects = ("target_marker",)
+    instructions = (
+        "move the gripper to the green ball",
+        "reach for the green target",
+        "touch the green sphere with the gripper",
+    )
+    max_episode_steps = 150
+    success_radius = 0.025
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        super().bind(model)
+        self._mocap = model.body_mocapid[model.body("target").id]
+
+    def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
+        xy = _uniform_xy(rng)
+        data.mocap_pos[self._mocap] = [xy[0], xy[1], rng.uniform(0.08, 0.3)]
+        return self._pick_instruction(rng)
+
+    def target(self, data: mujoco.MjData) -> np.ndarray:
+        return data.mocap_pos[self._mocap].copy()
+
+    def is_success(self, data: mujoco.MjData) -> bool:
+        return bool(np.linalg.norm(data.site_xpos[self._tcp] - self.target(data)) <= self.success_radius)
+
+    def state(self, data: mujoco.MjData) -> dict:
+        return {**super().state(data), "target_pos": self.target(data)}
+
+
+class LiftCube(_CubeTask):
+    name = "lift_cube"
+    objects = ("cube",)
+    instructions = (
+        "pick up the {colour} cube",
+        "lift the {colour} block off the table",
+        "grab the {colour} cube and raise it",
+    )
+    max_episode_steps = 200
+    lift_height = 0.05
+
+    def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
+        colour = self._place_cube(data, rng, _uniform_xy(rng, 0.02))
+        return self._pick_instruction(rng, colour=colour)
+
+    def is_success(self, data: mujoco.MjData) -> bool:
+        lifted = data.xpos[self._cube_body][2] >= CUBE_HALF + self.lift_height
+        return bool(lifted and all(self._fingers_touching(data, self._cube_geom)))
+
+
+class CubeInBowl(_CubeTask):
+    name = "cube_in_bowl"
+    objects = ("cube", "bowl")
+    instructions = (
+        "put the {colour} cube in the bowl",
+        "place the {colour} block into the {bowl} bowl",
+        "drop the {colour} cube into the {bowl} bowl",
+    )
+    max_episode_steps = 300
+    bowl_inner_radius = 0.072
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        super().bind(model)
+        self._bowl_mocap = model.body_mocapid[model.body("bowl").id]
+        self._bowl_mat = model.mat("bowl").id
+
+    def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
+        cube_xy = _uniform_xy(rng, 0.02)
+        for _ in range(100):
+            bowl_xy = _uniform_xy(rng, 0.03)
+            if np.linalg.norm(bowl_xy - cube_xy) >= 0.17:
+                break
+        else:  # cannot happen for this workspace, but never leave the bowl on the cube
+            bowl_xy = cube_xy + np.array([0.0, -0.17 if cube_xy[1] > 0 else 0.17])
+        data.mocap_pos[self._bowl_mocap] = [bowl_xy[0], bowl_xy[1], 0.0]
+        bowl = list(BOWL_COLOURS)[int(rng.integers(len(BOWL_COLOURS)))]
+        self.model.mat_rgba[self._bowl_mat, :3] = BOWL_COLOURS[bowl]
+        colour = self._place_cube(data, rng, cube_xy)
+        self.bowl_colour = bowl
+        return self._pick_instruction(rng, colour=colour, bowl=bowl)
+
+    def bowl_pos(self, data: mujoco.MjData) -> np.ndarray:
+        return data.mocap_pos[self._bowl_mocap].copy()
+
+    def is_success(self, data: mujoco.MjData) -> bool:
+        cube = data.xpos[self._cube_body]
+        inside = np.linalg.norm(cube[:2] - self.bowl_pos(data)[:2]) <= self.bowl_inner_radius - 0.015
+        low = cube[2] <= 0.006 + CUBE_HALF + 0.02
+        released = not any(self._fingers_touching(data, self._cube_geom))
+        return bool(inside and low and released)
+
+    def state(self, data: mujoco.MjData) -> dict:
+        return {**super().state(data), "bowl_pos": self.bowl_pos(data),
+                "bowl_inner_radius": self.bowl_inner_radius, "bowl_colour": self.bowl_colour}
+
+
+class PushCube(_CubeTask):
+    name = "push_cube"
+    objects = ("cube", "goal_region")
+    instructions = (
+        "push the {colour} cube onto the yellow square",
+        "slide the {colour} block to the yellow goal",
+        "nudge the {colour} cube into the yellow target area",
+    )
+    max_episode_steps = 300
+    goal_half = 0.04
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        super().bind(model)
+        self._goal_mocap = model.body_mocapid[model.body("goal").id]
+
+    def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
+        for _ in range(100):
+            cube_xy = _uniform_xy(rng, 0.03)
+            angle = rng.uniform(-np.pi, np.pi)
+            goal_xy = cube_xy + rng.uniform(0.1, 0.16) * np.array([np.cos(angle), np.sin(angle)])
+            if (WORKSPACE_X[0] <= goal_xy[0] <= WORKSPACE_X[1]) and (WORKSPACE_Y[0] <= goal_xy[1] <= WORKSPACE_Y[1]):
+                break
+        data.mocap_pos[self._goal_mocap] = [goal_xy[0], goal_xy[1], 0.0]
+        colour_rng_pick = self._place_cube(data, rng, cube_xy)
+        return self._pick_instruction(rng, colour=colour_rng_pick)
+
+    def goal_pos(self, data: mujoco.MjData) -> np.ndarray:
+        return data.mocap_pos[self._goal_mocap].copy()
+
+    def is_success(self, data: mujoco.MjData) -> bool:
+        cube = data.xpos[self._cube_body]
+        d = np.abs(cube[:2] - self.goal_pos(data)[:2])
+        return bool(np.all(d <= self.goal_half) and cube[2] <= CUBE_HALF + 0.01)
+
+    def state(self, data: mujoco.MjData) -> dict:
+        return {**super().state(data), "goal_pos": self.goal_pos(data), "goal_half_size": self.goal_half}
+
+
+TASKS: dict[str, type[Task]] = {t.name: t for t in (Reach, LiftCube, CubeInBowl, PushCube)}
+
+
+def make_task(name: str) -> Task:
+    """A fresh task instance by name."""
+    try:
+        return TASKS[name]()
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; valid: {sorted(TASKS)}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import mujoco
 import numpy as np
@@ -144,6 +145,25 @@ def test_gravcomp_set_on_every_robot_body(robot) -> None:
     np.testing.assert_array_equal(model.body_gravcomp[robot_bodies], 1.0)
 
 
+def test_embedded_collision_filter(embedded) -> None:
+    """Robot geoms never collide with each other but do collide with default world geoms."""
+    model, desc = embedded
+    robot = [g for g in range(model.ngeom) if model.geom_contype[g] or model.geom_conaffinity[g]]
+    assert len(robot) >= 15
+    for g in robot:
+        assert model.geom_group[g] == 3
+        assert model.geom_contype[g] & model.geom_conaffinity[g] == 0
+        assert model.geom_conaffinity[g] & 1  # default world geom: contype = conaffinity = 1
+    qadr = _addr(model, desc)[0]
+    data = mujoco.MjData(model)
+    for q in _random_q(np.random.default_rng(2), 50):
+        data.qpos[qadr] = q
+        mujoco.mj_forward(model, data)
+        assert data.ncon == 0
+    pads = [g for g in robot if model.geom_condim[g] >= 4]
+    assert len(pads) == 2 and all(model.geom_friction[g][0] >= 1.0 for g in pads)
+
+
 # --- physics ----------------------------------------------------------------------------------
 
 
@@ -232,6 +252,20 @@ def test_menagerie_unset_and_package_missing_raises(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "mujoco_menagerie", None)  # import → ImportError
     with pytest.raises(FileNotFoundError, match="MENAGERIE_ROOT"):
         resolve_menagerie_panda()
+
+
+def test_menagerie_package_fallback(menagerie_root: Path, monkeypatch) -> None:
+    """Without MENAGERIE_ROOT the `mujoco-menagerie` package (faked here) provides the XML."""
+    monkeypatch.delenv("MENAGERIE_ROOT", raising=False)
+    asked = []
+
+    def get(name: str) -> SimpleNamespace:
+        asked.append(name)
+        return SimpleNamespace(xml=lambda entry: menagerie_root / name / f"{entry}.xml")
+
+    monkeypatch.setitem(sys.modules, "mujoco_menagerie", SimpleNamespace(get=get))
+    expected = (menagerie_root / "franka_emika_panda" / "panda.xml").resolve()
+    assert resolve_menagerie_panda() == expected and asked == ["franka_emika_panda"]
 
 
 def test_menagerie_root_forms_resolve(menagerie_root: Path, monkeypatch) -> None:

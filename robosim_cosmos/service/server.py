@@ -1,0 +1,325 @@
+"""Serve any Policy over the RoboLab / openpi websocket protocol.
+
+Wire protocol: binary msgpack frames (see :mod:`.codec`), no compression. On
+connect the server sends one metadata dict; then each request dict gets one reply
+``{"action": float32 [T, D], "video"?: uint8 [F, H, W, 3], "server_timing": {...}}``.
+A bad request or a policy exception is answered with a text frame holding the
+traceback, and that connection is closed with code 1011. ``GET /healthz`` answers
+200 "OK".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Mapping
+
+import numpy as np
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from ..policies.base import LAYOUT_WIDTH, Policy
+from .codec import packb, unpackb
+
+__all__ = ["PolicyServer", "request_to_observation", "IMAGE_KEYS"]
+
+log = logging.getLogger(__name__)
+
+IMAGE_KEYS = ("exterior_image_1_left", "exterior_image_2_left", "wrist_image_left")
+_PREFIX = "observation/"
+_AUTH_SCHEMES = ("api-key", "bearer")
+_INTERNAL_ERROR = 1011
+
+
+def _image(value: Any, key: str) -> np.ndarray:
+    ok = isinstance(value, np.ndarray) and value.dtype == np.uint8
+    if not ok or value.ndim != 3 or value.shape[-1] != 3:
+        got = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise ValueError(f"{key!r} must be a uint8 array of shape [H, W, 3], got {got}")
+    return value
+
+
+def _state(value: Any, key: str, width: int) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{key!r} must be numeric, got {type(value).__name__}: {exc}") from exc
+    if width == 1 and array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim == 2 and array.shape[1] == width and array.shape[0] > 0:
+        array = array[-1]  # a [T, width] history: the newest row is the current state
+    if array.shape != (width,):
+        raise ValueError(f"{key!r} must have shape [{width}] or [T, {width}], got {list(array.shape)}")
+    return array
+
+
+def request_to_observation(request: Any) -> tuple[dict[str, Any], str]:
+    """Turn a wire request into ``(DROID observation dict, prompt)``.
+
+    Keys lose their ``observation/`` prefix; ``observation/image`` stands in for
+    ``exterior_image_1_left``; other ``observation/*`` entries pass through.
+    Raises ValueError naming the offending key.
+    """
+    if not isinstance(request, dict):
+        raise ValueError(f"a request must be a msgpack map, got {type(request).__name__}")
+    prompt = request.get("prompt")
+    if not isinstance(prompt, str):
+        raise ValueError(
+            "request needs a 'prompt' string"
+            + ("" if prompt is None else f", got {type(prompt).__name__}")
+        )
+    obs: dict[str, Any] = {
+        key[len(_PREFIX):]: value
+        for key, value in request.items()
+        if isinstance(key, str) and key.startswith(_PREFIX)
+    }
+    single = obs.pop("image", None)
+    if single is not None:
+        obs.setdefault("exterior_image_1_left", single)
+    if "exterior_image_1_left" not in obs:
+        raise ValueError(
+            "request has no image: send 'observation/exterior_image_1_left', "
+            "'observation/exterior_image_2_left', 'observation/wrist_image_left' "
+            "(or a single 'observation/image'); got keys "
+            f"{sorted(str(k) for k in request)}"
+        )
+    for key in IMAGE_KEYS:
+        if key in obs:
+            obs[key] = _image(obs[key], _PREFIX + key)
+    for key, width in (("joint_position", 7), ("gripper_position", 1)):
+        if key not in obs:
+            raise ValueError(f"request is missing {_PREFIX + key!r} ([{width}] float)")
+        obs[key] = _state(obs[key], _PREFIX + key, width)
+    return obs, prompt
+
+
+class PolicyServer:
+    """Websocket server around one Policy; connections are concurrent, policy calls serialized.
+
+    ``start()`` runs the server on a background thread and returns once it is
+    listening (``port=0`` picks a free port; read ``.port``). ``serve_forever()``
+    blocks until Ctrl-C. Usable as a context manager.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        api_key: str | None = None,
+        decode_video: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        for attr in ("get_actions", "layout", "chunk_size", "embodiment"):
+            if not hasattr(policy, attr):
+                raise TypeError(
+                    f"policy {type(policy).__name__} has no {attr!r}; it must implement the Policy protocol"
+                )
+        if policy.layout not in LAYOUT_WIDTH:
+            raise ValueError(f"policy layout {policy.layout!r} is unknown; valid: {sorted(LAYOUT_WIDTH)}")
+        if api_key is not None and not api_key:
+            raise ValueError("api_key must be a non-empty string or None (no auth)")
+        self.policy = policy
+        self.host = host
+        self.port = int(port)
+        self.api_key = api_key
+        self.decode_video = bool(decode_video)
+        derived = {
+            "layout": policy.layout,
+            "embodiment": policy.embodiment,
+            "chunk_size": int(policy.chunk_size),
+            "action_dim": LAYOUT_WIDTH[policy.layout],
+            "decode_video": self.decode_video,
+        }
+        extra = dict(metadata or {})
+        clashes = {k: extra[k] for k in derived if k in extra and extra[k] != derived[k]}
+        if clashes:
+            raise ValueError(
+                f"metadata {clashes} contradicts the policy ({ {k: derived[k] for k in clashes} }); "
+                "these keys are filled in from the policy, leave them out"
+            )
+        self.metadata: dict[str, Any] = {**extra, **derived}
+        self._metadata_frame = packb(self.metadata)  # fails early if not serializable
+        self._policy_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped: asyncio.Event | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout: float = 10.0) -> "PolicyServer":
+        """Start listening on a background thread; returns once the socket is bound."""
+        if self.running:
+            raise RuntimeError(f"server already running at {self.url}")
+        if hasattr(self.policy, "return_video"):
+            # Video decoding can dominate a policy call; only pay for it when it is sent.
+            self.policy.return_video = self.decode_video
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._run_loop, args=(ready, failure), name=f"PolicyServer:{self.port}", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise TimeoutError(f"policy server did not start listening on {self.url} within {timeout} s")
+        if failure:
+            self._thread.join()
+            self._thread = None
+            error = failure[0]
+            if isinstance(error, OSError):
+                raise OSError(f"cannot listen on {self.host}:{self.port}: {error}") from error
+            raise RuntimeError(f"policy server failed to start: {error!r}") from error
+        log.info("policy server listening on %s (layout %s)", self.url, self.policy.layout)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close all connections (code 1001) and stop; waits for in-flight policy calls up to ``timeout``."""
+        thread, loop, stopped = self._thread, self._loop, self._stopped
+        if thread is None or loop is None or stopped is None:
+            return
+        if thread.is_alive():
+            loop.call_soon_threadsafe(stopped.set)
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("policy server thread still busy after %.0f s (a policy call in flight)", timeout)
+                return
+        self._thread = None
+
+    def __enter__(self) -> "PolicyServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self, *, announce: bool = True) -> None:
+        """Serve until Ctrl-C (or SIGTERM), then stop cleanly."""
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            # Treat SIGTERM like Ctrl-C so that `kill` also closes connections cleanly.
+            previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            self.start()
+            if announce:
+                http = self.url.replace("ws://", "http://", 1)
+                print(
+                    f"serving {type(self.policy).__name__} ({self.policy.layout}) on {self.url} "
+                    f"(health: {http}/healthz); Ctrl-C to stop",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            while self.running:
+                self._thread.join(0.5)  # type: ignore[union-attr]  # short joins keep Ctrl-C responsive
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    # -- event loop thread ---------------------------------------------------------
+
+    def _run_loop(self, ready: threading.Event, failure: list[BaseException]) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main(ready, failure))
+        except BaseException as exc:  # surfaced by start() if it happens before listening
+            failure.append(exc)
+            log.exception("policy server event loop crashed")
+        finally:
+            loop.close()
+            ready.set()
+
+    async def _main(self, ready: threading.Event, failure: list[BaseException]) -> None:
+        self._stopped = asyncio.Event()
+        try:
+            server = await serve(
+                self._handle,
+                self.host,
+                self.port,
+                process_request=self._process_request,
+                compression=None,
+                max_size=None,
+            )
+        except OSError as exc:
+            failure.append(exc)
+            ready.set()
+            return
+        self._server = server
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        await self._stopped.wait()
+        server.close()
+        await server.wait_closed()
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.split("?", 1)[0] == "/healthz":
+            return connection.respond(200, "OK")
+        if self.api_key is None:
+            return None
+        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+        # compare_digest: the time taken must not reveal how much of a guess was right.
+        if scheme.lower() in _AUTH_SCHEMES and hmac.compare_digest(
+            token.strip().encode(), self.api_key.encode()
+        ):
+            return None
+        log.warning("refused a connection from %s: missing or wrong API key", connection.remote_address)
+        response = connection.respond(
+            401,
+            "missing or wrong API key; send 'Authorization: Api-Key <key>' "
+            "or 'Authorization: Bearer <key>'\n",
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="policy"'
+        return response
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        peer = ws.remote_address
+        try:
+            await ws.send(self._metadata_frame)
+            async for message in ws:
+                try:
+                    reply = await asyncio.to_thread(self._answer, message)
+                except Exception:
+                    tb = traceback.format_exc()
+                    log.error("request from %s failed:\n%s", peer, tb)
+                    await ws.send(tb)
+                    await ws.close(_INTERNAL_ERROR, "policy server error; traceback sent as a text frame")
+                    return
+                await ws.send(reply)
+        except ConnectionClosed:
+            pass  # the client left (or the server is stopping); nothing to answer
+
+    def _answer(self, message: bytes | str) -> bytes:
+        """Decode, run the policy, encode: runs on a worker thread."""
+        if isinstance(message, str):
+            raise ValueError("expected a binary msgpack frame, got a text frame")
+        obs, prompt = request_to_observation(unpackb(message))
+        queued = time.perf_counter()
+        with self._policy_lock:  # policies need not be thread-safe
+            start = time.perf_counter()
+            chunk = self.policy.get_actions(obs, prompt)
+            end = time.perf_counter()
+        reply: dict[str, Any] = {
+            "action": np.ascontiguousarray(chunk.actions, dtype=np.float32),
+            "server_timing": {"infer_ms": 1e3 * (end - start), "queue_ms": 1e3 * (start - queued)},
+        }
+        if self.decode_video and chunk.predicted_video is not None:
+            reply["video"] = np.ascontiguousarray(chunk.predicted_video, dtype=np.uint8)
+        return packb(reply)

@@ -7,7 +7,7 @@ import os
 import mujoco
 import numpy as np
 
-from .._gl import GL_HINT
+from .._gl import GL_HINT, ensure_offscreen_context
 
 
 class CameraRenderer:
@@ -20,6 +20,7 @@ class CameraRenderer:
 
     def _get(self) -> mujoco.Renderer:
         if self._renderer is None:
+            ensure_offscreen_context()
             try:
                 self._renderer = mujoco.Renderer(self.model, self.height, self.width)
             except Exception as exc:  # GL failures surface as many different types

@@ -1,0 +1,343 @@
+"""A privileged scripted expert that speaks Cosmos' DROID action language.
+
+``ScriptedPolicy`` reads the simulator's task state (``env.unwrapped.task_state()``, never
+the observation), runs a small phase machine per task and re-plans from the current state
+at every call (closed loop). Each answer is a normalized ``cosmos_ee_delta`` chunk built with
+:func:`~robosim_cosmos.kinematics.encode.encode_ee_chunk` from the observed ``cosmos_ee``
+pose, with every per-step delta clamped inside DROID's q01/q99 range, so the chunks are
+exactly what Cosmos' DROID pipeline would have produced for the same motion.
+
+Tool geometry (``kinematics.frames``): the tool points down at DROID home; the ``tcp``
+(between the fingertips) sits 0.1034 m along the ``cosmos_ee`` z axis; the fingers close
+along the hand y axis, which is ``Rz(−135°)·ŷ`` in the ``cosmos_ee`` frame.
+
+With ``predict_video=True`` the chunk also carries ``predicted_video``: the chunk simulated
+forward on a copy of the current MuJoCo state (the env's own state is untouched), one frame
+before and one after every step, labelled "simulator prediction".
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import mujoco
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from ..kinematics import frames
+from ..kinematics.encode import encode_ee_chunk
+from .base import ActionChunk
+
+# -- tool geometry ---------------------------------------------------------------------
+_T_EE_TCP = np.linalg.inv(frames.T_FLANGE_COSMOS_EE) @ frames.T_FLANGE_TCP
+TCP_IN_EE: np.ndarray = _T_EE_TCP[:3, 3].copy()
+"""tcp position in the ``cosmos_ee`` frame (0, 0, 0.1034)."""
+FINGER_AXIS_IN_EE: np.ndarray = (
+    np.linalg.inv(frames.T_FLANGE_COSMOS_EE[:3, :3]) @ frames.T_FLANGE_HAND[:3, :3] @ np.array([0.0, 1.0, 0.0])
+)
+"""Direction the fingers close along, in the ``cosmos_ee`` frame."""
+R_DOWN: np.ndarray = np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+"""``cosmos_ee`` rotation at DROID home (tool z pointing down)."""
+_HOME_FINGER_YAW = float(np.arctan2(*(R_DOWN @ FINGER_AXIS_IN_EE)[[1, 0]]))
+
+# -- step limits (well inside DROID q01/q99: ±1.34..1.52 cm, ≈2.7° per rotation column) ------
+MAX_STEP_M = 0.0105
+"""Largest translation per step along any ``cosmos_ee`` axis."""
+MAX_ROT_RAD = np.deg2rad(1.9)
+"""Largest rotation per step."""
+
+OPEN, CLOSED = 0.0, 1.0  # DROID gripper convention (0 open .. 1 closed)
+
+
+def _wrap(angle: float) -> float:
+    return float((angle + np.pi) % (2 * np.pi) - np.pi)
+
+
+def down_rotation(finger_yaw: float) -> np.ndarray:
+    """Tool-down ``cosmos_ee`` rotation whose finger axis has world yaw ``finger_yaw``."""
+    return frames.rot_z(finger_yaw - _HOME_FINGER_YAW) @ R_DOWN
+
+
+def finger_yaw(R: np.ndarray) -> float:
+    """World yaw of the finger axis of a ``cosmos_ee`` rotation."""
+    f = R @ FINGER_AXIS_IN_EE
+    return float(np.arctan2(f[1], f[0]))
+
+
+def nearest_yaw(target: float, current: float, period: float) -> float:
+    """The angle ≡ target (mod period) closest to current."""
+    return current + ((target - current + period / 2) % period - period / 2)
+
+
+@dataclass
+class Waypoint:
+    """A tcp goal: position [3] (world), finger yaw (rad), DROID gripper, dwell steps."""
+
+    tcp: np.ndarray
+    yaw: float
+    gripper: float
+    dwell: int = 0
+    speed: float = MAX_STEP_M
+
+
+class ScriptedPolicy:
+    """Closed-loop scripted expert for the four DroidEnv tasks, emitting normalized
+    ``cosmos_ee_delta`` chunks (``layout="cosmos_ee_delta"``, ``embodiment="droid"``).
+
+    env: the (possibly wrapped) DroidEnv; chunk_size: rows per chunk; predict_video: attach
+    a forward simulation of the chunk rendered from ``video_camera``.
+    """
+
+    embodiment = "droid"
+    layout = "cosmos_ee_delta"
+
+    def __init__(self, env: Any, chunk_size: int = 16, predict_video: bool = False,
+                 video_camera: str = "exterior_image_1_left") -> None:
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        self.env = env
+        self.chunk_size = int(chunk_size)
+        self.predict_video = bool(predict_video)
+        self.video_camera = video_camera
+        self.stats = self._u.decoder.stats
+        self.reset()
+
+    @property
+    def _u(self):
+        return self.env.unwrapped
+
+    def reset(self) -> None:
+        self.phase = "start"
+        self._grip_prev = 0.0
+        self._phase_calls = 0
+        self._yaw: float | None = None
+
+    # -- Policy API ------------------------------------------------------------------------
+    def get_actions(self, observation: Mapping[str, Any], instruction: str) -> ActionChunk:
+        t0 = time.perf_counter()
+        state = self._u.task_state()
+        task = self._u.task.name
+        plan = {"reach": self._plan_reach, "lift_cube": self._plan_pick,
+                "cube_in_bowl": self._plan_pick, "push_cube": self._plan_push}[task]
+        prev = self.phase
+        waypoints = plan(state, task)
+        self._phase_calls = self._phase_calls + 1 if self.phase == prev else 1
+        self._grip_prev = float(state["gripper_position"])
+        poses, grip = self._rollout(self._u.ee_pose(), waypoints)
+        actions = encode_ee_chunk(poses, grip, self.stats)
+        info: dict[str, Any] = {"phase": self.phase, "latency_s": time.perf_counter() - t0}
+        video = self._predict(actions) if self.predict_video else None
+        return ActionChunk(actions.astype(np.float32), "cosmos_ee_delta", "droid", video, info)
+
+    # -- chunk synthesis --------------------------------------------------------------------
+    def _rollout(self, T0: np.ndarray, waypoints: list[Waypoint]) -> tuple[np.ndarray, np.ndarray]:
+        """Walk the waypoints from pose T0 with clamped steps: poses [T+1, 4, 4], gripper [T]."""
+        poses = [T0.copy()]
+        grip = np.zeros(self.chunk_size)
+        R, p = T0[:3, :3].copy(), T0[:3, 3].copy()
+        idx, dwell = 0, 0
+        for i in range(self.chunk_size):
+            wp = waypoints[min(idx, len(waypoints) - 1)]
+            tcp = p + R @ TCP_IN_EE
+            # rotation toward the waypoint's tool-down yaw
+            rel = Rotation.from_matrix(down_rotation(wp.yaw) @ R.T).as_rotvec()
+            ang = float(np.linalg.norm(rel))
+            if ang > MAX_ROT_RAD:
+                rel *= MAX_ROT_RAD / ang
+            R_new = Rotation.from_rotvec(rel).as_matrix() @ R
+            # tcp translation toward the waypoint, clamped per cosmos_ee axis
+            step = wp.tcp - tcp
+            p_new = tcp + step - R_new @ TCP_IN_EE
+            local = R.T @ (p_new - p)
+            scale = min(1.0, wp.speed / max(float(np.max(np.abs(local))), 1e-12))
+            if scale < 1.0:
+                p_new = tcp + scale * step - R_new @ TCP_IN_EE
+                local = R.T @ (p_new - p)
+                if np.max(np.abs(local)) > MAX_STEP_M + 1e-9:  # rotation lever arm; shrink further
+                    p_new = p + R @ (local * (MAX_STEP_M / np.max(np.abs(local))))
+            R, p = R_new, p_new
+            grip[i] = wp.gripper
+            T = np.eye(4)
+            T[:3, :3], T[:3, 3] = R, p
+            poses.append(T)
+            reached = np.linalg.norm(wp.tcp - (p + R @ TCP_IN_EE)) < 1e-4 and ang <= MAX_ROT_RAD
+            if reached and idx < len(waypoints):
+                dwell += 1
+                if dwell > wp.dwell:
+                    idx, dwell = idx + 1, 0
+        return np.stack(poses), grip
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _set(self, phase: str) -> None:
+        self.phase = phase
+
+    def _keep_yaw(self, state: dict) -> float:
+        return finger_yaw(state["ee_pose"][:3, :3])
+
+    # -- reach ------------------------------------------------------------------------------
+    def _plan_reach(self, state: dict, task: str) -> list[Waypoint]:
+        self._set("reach")
+        return [Waypoint(np.asarray(state["target_pos"], float), _HOME_FINGER_YAW, OPEN)]
+
+    # -- pick (lift_cube, cube_in_bowl) ------------------------------------------------------
+    def _plan_pick(self, state: dict, task: str) -> list[Waypoint]:
+        tcp = np.asarray(state["tcp_pos"], float)
+        cube = np.asarray(state["cube_pos"], float)
+        R_cube = np.asarray(state["cube_rot"], float)
+        g = float(state["gripper_position"])
+        half = float(state["cube_half_size"])
+        cur_yaw = self._keep_yaw(state)
+        cube_yaw = float(np.arctan2(R_cube[1, 0], R_cube[0, 0]))
+        grasp_yaw = nearest_yaw(cube_yaw, cur_yaw, np.pi / 2)
+        grasp_z = cube[2] - 0.004
+        pre = np.array([cube[0], cube[1], max(cube[2] + 0.10, 0.12)])
+        grasp = np.array([cube[0], cube[1], grasp_z])
+        lift_z = 0.16 if task == "cube_in_bowl" else max(cube[2], half) + 0.12
+        in_hand = (g > 0.2 and g < 0.85 and np.linalg.norm(cube[:2] - tcp[:2]) < 0.03
+                   and abs(cube[2] - tcp[2]) < 0.035)
+
+        if self.phase in ("start", "approach", "descend", "retreat"):
+            if self.phase == "retreat":
+                if g > 0.1 or tcp[2] < cube[2] + 0.06:
+                    return [Waypoint(np.array([tcp[0], tcp[1], cube[2] + 0.1]), cur_yaw, OPEN)]
+                self._set("approach")
+            xy_err = np.linalg.norm(tcp[:2] - cube[:2])
+            yaw_err = abs(_wrap(cur_yaw - grasp_yaw))
+            if self.phase == "descend" and xy_err < 0.02:
+                if np.linalg.norm(tcp - grasp) < 0.008:
+                    self._set("close")
+                else:
+                    return [Waypoint(grasp, grasp_yaw, OPEN, dwell=2), Waypoint(grasp, grasp_yaw, CLOSED, dwell=20)]
+            elif xy_err < 0.008 and yaw_err < np.deg2rad(4) and tcp[2] > cube[2] + 0.03:
+                self._set("descend")
+                return [Waypoint(grasp, grasp_yaw, OPEN, dwell=2), Waypoint(grasp, grasp_yaw, CLOSED, dwell=20)]
+            else:
+                self._set("approach")
+                wps = []
+                if tcp[2] < cube[2] + 0.05 and xy_err > 0.02:  # low and off: rise first
+                    wps.append(Waypoint(np.array([tcp[0], tcp[1], pre[2]]), cur_yaw, OPEN))
+                return wps + [Waypoint(pre, grasp_yaw, OPEN, dwell=1),
+                              Waypoint(grasp, grasp_yaw, OPEN, dwell=2),
+                              Waypoint(grasp, grasp_yaw, CLOSED, dwell=20)]
+
+        if self.phase == "close":
+            if g > 0.85:  # closed on nothing
+                self._set("retreat")
+                return [Waypoint(np.array([tcp[0], tcp[1], cube[2] + 0.1]), cur_yaw, OPEN)]
+            if g > 0.2 and abs(g - self._grip_prev) < 0.01 and self._phase_calls >= 1:
+                self._set("lift")
+            else:
+                return [Waypoint(tcp, cur_yaw, CLOSED, dwell=40)]
+
+        if self.phase == "lift":
+            if not in_hand:
+                self._set("retreat")
+                return [Waypoint(np.array([tcp[0], tcp[1], cube[2] + 0.1]), cur_yaw, OPEN)]
+            up = Waypoint(np.array([tcp[0], tcp[1], lift_z]), cur_yaw, CLOSED)
+            if task == "lift_cube":
+                return [up]
+            if tcp[2] < lift_z - 0.03:
+                return [up]
+            self._set("carry")
+
+        bowl = np.asarray(state.get("bowl_pos", tcp), float)
+        above = np.array([bowl[0], bowl[1], lift_z])
+        low = np.array([bowl[0], bowl[1], 0.085])
+        if self.phase == "carry":
+            if not in_hand:
+                self._set("retreat")
+                return [Waypoint(np.array([tcp[0], tcp[1], cube[2] + 0.1]), cur_yaw, OPEN)]
+            xy_err = np.linalg.norm(tcp[:2] - bowl[:2])
+            if xy_err < 0.015 and tcp[2] < low[2] + 0.012:
+                self._set("release")
+            else:
+                wps = [Waypoint(low, cur_yaw, CLOSED, dwell=1), Waypoint(low, cur_yaw, OPEN, dwell=20)]
+                return wps if xy_err < 0.015 else [Waypoint(above, cur_yaw, CLOSED)] + wps
+
+        # release: open above the bowl, then back off upwards
+        if self.phase == "release":
+            if g < 0.05 and np.linalg.norm(cube[:2] - bowl[:2]) > 0.06 and cube[2] < 0.04:
+                self._set("retreat")  # it missed: pick it up again
+                return [Waypoint(np.array([tcp[0], tcp[1], 0.15]), cur_yaw, OPEN)]
+            return [Waypoint(tcp, cur_yaw, OPEN, dwell=6), Waypoint(above, cur_yaw, OPEN)]
+        return [Waypoint(tcp, cur_yaw, float(g > 0.5))]
+
+    # -- push ---------------------------------------------------------------------------------
+    PUSH_Z = 0.022
+    PUSH_BACKOFF = 0.06   # tcp distance behind the cube centre when lining up
+    PUSH_CONTACT = 0.035  # tcp distance behind the cube centre while in contact
+
+    def _plan_push(self, state: dict, task: str) -> list[Waypoint]:
+        tcp = np.asarray(state["tcp_pos"], float)
+        cube = np.asarray(state["cube_pos"], float)
+        goal = np.asarray(state["goal_pos"], float)
+        cur_yaw = self._keep_yaw(state)
+        d = goal[:2] - cube[:2]
+        dist = float(np.linalg.norm(d))
+        u = d / max(dist, 1e-9)
+        yaw = nearest_yaw(float(np.arctan2(u[1], u[0])) + np.pi / 2, cur_yaw, np.pi)
+        rel = tcp[:2] - cube[:2]
+        along = float(rel @ u)            # negative: behind the cube
+        lateral = float(rel @ np.array([-u[1], u[0]]))
+        behind = np.append(cube[:2] - u * self.PUSH_BACKOFF, self.PUSH_Z)
+        high = np.append(behind[:2], 0.10)
+
+        if self.phase == "push":
+            if along > -0.02 or abs(lateral) > 0.02 or tcp[2] > self.PUSH_Z + 0.02:
+                self._set("approach")
+            else:
+                # keep the tcp on the line through the cube towards the goal, then advance
+                advance = min(dist, 0.06)
+                target = np.append(cube[:2] - u * self.PUSH_CONTACT + u * advance, self.PUSH_Z)
+                return [Waypoint(target, yaw, CLOSED, speed=0.006)]
+
+        self._set("approach")
+        if np.linalg.norm(tcp - behind) < 0.01:
+            self._set("push")
+            return [Waypoint(np.append(cube[:2] - u * self.PUSH_CONTACT + u * min(dist, 0.06), self.PUSH_Z),
+                             yaw, CLOSED, speed=0.006)]
+        wps = []
+        near_line_behind = along < -0.04 and abs(lateral) < 0.015
+        if tcp[2] < 0.07 and not near_line_behind:
+            wps.append(Waypoint(np.array([tcp[0], tcp[1], 0.10]), yaw, CLOSED))
+        if not near_line_behind:
+            wps.append(Waypoint(high, yaw, CLOSED))
+        wps.append(Waypoint(behind, yaw, CLOSED, dwell=1))
+        return wps
+
+    # -- predicted video ------------------------------------------------------------------------
+    def _predict(self, actions: np.ndarray) -> np.ndarray:
+        u = self._u
+        from ..envs.scene import PHYSICS_SUBSTEPS
+
+        data = copy.copy(u.data)
+        dec = u.decoder.decode(actions, u.joint_positions(), anchor=u.ee_pose())
+        arm = u._arm_act
+        frames_out = [u.render_camera(self.video_camera, data=data)]
+        for i in range(len(actions)):
+            data.ctrl[arm] = dec.joint_positions[i]
+            data.ctrl[u._grip_act] = u.robot.gripper_ctrl(float(dec.gripper[i]))
+            mujoco.mj_step(u.model, data, nstep=PHYSICS_SUBSTEPS)
+            frames_out.append(u.render_camera(self.video_camera, data=data))
+        video = np.stack(frames_out).astype(np.uint8)
+        return _label(video, "simulator prediction")
+
+
+def _label(video: np.ndarray, text: str) -> np.ndarray:
+    """Burn a small text label into the top-left corner of every frame (PIL if available)."""
+    try:
+        from PIL import Image, ImageDraw
+    except ImportError:  # pragma: no cover - PIL is optional
+        return video
+    h, w = video.shape[1:3]
+    img = Image.new("L", (w, min(h, 14)), 0)
+    ImageDraw.Draw(img).text((3, 1), text, fill=255)
+    mask = np.asarray(img) > 127
+    out = video.copy()
+    band = out[:, : mask.shape[0], :, :]
+    band[:] = (band * 0.45).astype(np.uint8)
+    band[:, mask] = 255
+    return out

@@ -1,0 +1,145 @@
+"""The scripted expert: closed-loop success through both action paths, chunk validity,
+gripper polarity and the simulator-predicted video."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import robosim_cosmos  # noqa: F401  (registers the env ids)
+from robosim_cosmos.kinematics.normalization import load_stats
+from robosim_cosmos.policies.base import ActionChunk, Policy
+from robosim_cosmos.policies.scripted import ScriptedPolicy
+
+ENV_IDS = {
+    "reach": "robosim_cosmos/DroidReach-v0",
+    "lift_cube": "robosim_cosmos/DroidLiftCube-v0",
+    "cube_in_bowl": "robosim_cosmos/DroidCubeInBowl-v0",
+    "push_cube": "robosim_cosmos/DroidPushCube-v0",
+}
+SEEDS = range(20)
+EXECUTE = 8  # rows of each 16-step chunk the runner executes before asking again
+STATS = load_stats(embodiment="droid")
+Q01, Q99 = STATS.values["q01"], STATS.values["q99"]
+
+
+def _check_chunk(chunk: ActionChunk) -> None:
+    a = chunk.actions
+    assert chunk.layout == "cosmos_ee_delta" and chunk.embodiment == "droid"
+    assert a.shape == (16, 10) and a.dtype == np.float32
+    assert np.all(a >= -1.0) and np.all(a <= 1.0)
+    raw = STATS.denormalize(a.astype(np.float64))
+    tol = 1e-6
+    assert np.all(raw >= Q01 - tol) and np.all(raw <= Q99 + tol), "a step leaves DROID q01/q99"
+
+
+def _episode(env, policy: ScriptedPolicy, seed: int, mode: str) -> tuple[bool, int]:
+    obs, info = env.reset(seed=seed)
+    policy.reset()
+    steps = 0
+    while True:
+        env.unwrapped.reanchor()
+        chunk = policy.get_actions(obs, info["instruction"])
+        _check_chunk(chunk)
+        if mode == "joint_position":
+            dec = env.unwrapped.decoder.decode(chunk.actions, obs["joint_position"])
+            rows = [np.append(dec.joint_positions[i], dec.gripper[i]) for i in range(EXECUTE)]
+        else:
+            rows = list(chunk.actions[:EXECUTE])
+        for row in rows:
+            obs, _, terminated, truncated, info = env.step(row)
+            steps += 1
+            if terminated or truncated:
+                return bool(info["is_success"]), steps
+
+
+@pytest.mark.parametrize("mode", ["cosmos", "joint_position"])
+@pytest.mark.parametrize("task", list(ENV_IDS))
+def test_scripted_expert_success(task: str, mode: str) -> None:
+    env = gym.make(ENV_IDS[task], action_mode=mode, obs_mode="state")
+    policy = ScriptedPolicy(env)
+    results = [_episode(env, policy, seed, mode) for seed in SEEDS]
+    env.close()
+    rate = np.mean([ok for ok, _ in results])
+    failed = [s for s, (ok, _) in zip(SEEDS, results) if not ok]
+    assert rate >= 0.9, f"{task}/{mode}: success {rate:.2f}, failed seeds {failed}"
+
+
+def test_implements_policy_protocol() -> None:
+    env = gym.make(ENV_IDS["reach"], action_mode="cosmos", obs_mode="state")
+    policy = ScriptedPolicy(env)
+    assert isinstance(policy, Policy)
+    assert (policy.embodiment, policy.layout, policy.chunk_size) == ("droid", "cosmos_ee_delta", 16)
+
+
+def test_grasp_polarity_open_then_closed() -> None:
+    """Approaching with an open gripper emits normalized grasp +1 (Cosmos: 1 = open); the
+    grasp closes with −1, which the decoder turns into DROID 1 (closed)."""
+    env = gym.make(ENV_IDS["lift_cube"], action_mode="cosmos", obs_mode="state")
+    obs, info = env.reset(seed=3)
+    policy = ScriptedPolicy(env)
+    env.unwrapped.reanchor()
+    first = policy.get_actions(obs, info["instruction"])
+    assert policy.phase == "approach"
+    assert np.all(first.actions[:8, 9] == 1.0)
+    assert np.all(env.unwrapped.decoder.decode(first.actions, obs["joint_position"]).gripper[:8] == 0.0)
+    closed_seen = False
+    for _ in range(30):
+        env.unwrapped.reanchor()
+        chunk = policy.get_actions(obs, info["instruction"])
+        if policy.phase == "close":
+            assert np.all(chunk.actions[:, 9] == -1.0)
+            dec = env.unwrapped.decoder.decode(chunk.actions, obs["joint_position"])
+            assert np.all(dec.gripper == 1.0)
+            closed_seen = True
+            break
+        for row in chunk.actions[:EXECUTE]:
+            obs, *_ = env.step(row)
+    assert closed_seen
+
+
+def test_chunks_are_anchored_on_the_observed_pose() -> None:
+    """Decoding a reach chunk from the observed joints moves the tcp toward the target."""
+    env = gym.make(ENV_IDS["reach"], action_mode="cosmos", obs_mode="state")
+    obs, info = env.reset(seed=5)
+    u = env.unwrapped
+    policy = ScriptedPolicy(env)
+    u.reanchor()
+    chunk = policy.get_actions(obs, info["instruction"])
+    dec = u.decoder.decode(chunk.actions, obs["joint_position"])
+    tcp_offset = np.array([0.0, 0.0, 0.1034, 1.0])
+    start = u.task_state()["tcp_pos"]
+    end = (dec.ee_poses[-1] @ tcp_offset)[:3]
+    target = u.task_state()["target_pos"]
+    assert np.linalg.norm(end - target) < np.linalg.norm(start - target) - 0.1
+    np.testing.assert_allclose(dec.ee_poses[-1][:3, 2], [0, 0, -1], atol=1e-3)  # tool still down
+
+
+def test_predicted_video_leaves_env_untouched() -> None:
+    env = gym.make(ENV_IDS["lift_cube"], action_mode="cosmos", obs_mode="state")
+    obs, info = env.reset(seed=1)
+    u = env.unwrapped
+    for _ in range(5):  # move a little so the state is not the reset state
+        obs, *_ = env.step(np.array([0, 0, 0, 1, 0, 0, 0, 1, 0, 1.0], dtype=np.float32))
+    policy = ScriptedPolicy(env, predict_video=True)
+    u.reanchor()
+    qpos, qvel, ctrl, t = u.data.qpos.copy(), u.data.qvel.copy(), u.data.ctrl.copy(), u.data.time
+    chunk = policy.get_actions(obs, info["instruction"])
+    video = chunk.predicted_video
+    h, w = u.image_size
+    assert video is not None and video.dtype == np.uint8 and video.shape == (17, h, w, 3)
+    np.testing.assert_array_equal(u.data.qpos, qpos)
+    np.testing.assert_array_equal(u.data.qvel, qvel)
+    np.testing.assert_array_equal(u.data.ctrl, ctrl)
+    assert u.data.time == t
+    assert np.abs(video[-1].astype(int) - video[0].astype(int)).mean() > 0.05  # the robot moves
+    label_band = video[0, :14, :150]
+    assert (label_band == 255).all(axis=-1).any(), "label pixels missing"
+
+    # the prediction is the env's own future: executing the chunk lands where the last frame shows
+    for row in chunk.actions:
+        env.step(row)
+    actual = u.render_camera("exterior_image_1_left")
+    diff = np.abs(actual[14:].astype(int) - video[-1, 14:].astype(int)).mean()
+    assert diff < 1.0, diff

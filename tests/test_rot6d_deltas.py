@@ -100,3 +100,13 @@ def test_rot6d_rejects_degenerate():
         rot6d_to_matrix(np.array([1.0, 0, 0, 2.0, 0, 0]))
     with pytest.raises(ValueError, match="NaN"):
         rot6d_to_matrix(np.array([np.inf, 0, 0, 0, 1, 0]))
+
+
+@given(seeds)
+def test_extrinsic_xyz_euler_matches_scipy(seed):
+    from robosim_cosmos.kinematics.frames import matrix_to_euler_xyz
+
+    R = Rotation.random(random_state=seed).as_matrix()
+    ours = matrix_to_euler_xyz(R)
+    assert np.allclose(Rotation.from_euler("xyz", ours).as_matrix(), R, atol=1e-9)
+    assert np.allclose(ours, Rotation.from_matrix(R).as_euler("xyz"), atol=1e-7)

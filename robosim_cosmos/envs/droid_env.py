@@ -14,7 +14,6 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import spaces
-from scipy.spatial.transform import Rotation
 
 from ..kinematics import frames
 from ..kinematics.decode import ChunkDecoder
@@ -206,7 +205,7 @@ class DroidEnv(gym.Env):
 
     def _observation(self) -> dict[str, np.ndarray]:
         flange = self._site(self._flange_site)
-        cart = np.concatenate([flange[:3, 3], Rotation.from_matrix(flange[:3, :3]).as_euler("xyz")])
+        cart = np.concatenate([flange[:3, 3], frames.matrix_to_euler_xyz(flange[:3, :3])])
         obs: dict[str, np.ndarray] = {
             "joint_position": self.joint_positions(),
             "gripper_position": np.array([self.gripper_position()]),

@@ -75,16 +75,17 @@ class Task:
         return self.instructions[int(rng.integers(len(self.instructions)))].format(**words)
 
     def _fingers_touching(self, data: mujoco.MjData, geom: int) -> tuple[bool, bool]:
-        left = right = False
-        for c in data.contact[: data.ncon]:
-            pair = (c.geom1, c.geom2)
-            if geom not in pair:
-                continue
-            other = pair[1] if pair[0] == geom else pair[0]
-            body = self.model.geom_bodyid[other]
-            left |= body == self._left
-            right |= body == self._right
-        return left, right
+        """Whether the left and the right finger touch ``geom`` now."""
+        pairs = data.contact.geom[: data.ncon]
+        if pairs.size == 0:
+            return False, False
+        hit = pairs == geom
+        rows = hit.any(axis=1)
+        if not rows.any():
+            return False, False
+        others = np.where(hit[rows, 0], pairs[rows, 1], pairs[rows, 0])
+        bodies = self.model.geom_bodyid[others]
+        return bool(np.any(bodies == self._left)), bool(np.any(bodies == self._right))
 
 
 class _CubeTask(Task):

@@ -98,3 +98,19 @@ def dh_forward_kinematics(q: np.ndarray) -> np.ndarray:
     for (a, d, alpha), theta in zip(DH_PARAMS, q):
         T = T @ dh_link_transform(a, d, alpha, theta)
     return T @ T_LINK7_FLANGE
+
+
+def matrix_to_euler_xyz(R: np.ndarray) -> np.ndarray:
+    """Extrinsic "xyz" Euler angles [3] (DROID ``cartesian_position``) of a rotation [3, 3].
+
+    R = Rz(c)·Ry(b)·Rx(a); at the gimbal lock (|b| = 90°) a is set to 0.
+    """
+    sb = -float(R[2, 0])
+    b = float(np.arcsin(np.clip(sb, -1.0, 1.0)))
+    if abs(sb) < 1.0 - 1e-12:
+        a = float(np.arctan2(R[2, 1], R[2, 2]))
+        c = float(np.arctan2(R[1, 0], R[0, 0]))
+    else:
+        a = 0.0
+        c = float(np.arctan2(-R[0, 1], R[1, 1]))
+    return np.array([a, b, c])

@@ -1,0 +1,92 @@
+"""Environment throughput, printed as JSON.
+
+- state mode: env steps/s (joint_position and cosmos action modes) against the physics-only
+  bound measured in the same run: raw mj_step/s of the same model divided by the 33 physics
+  steps in one 15 Hz control step.
+- rgb mode: env steps/s with the three 180x320 cameras.
+Usage: python benchmarks/env.py [--env robosim_cosmos/DroidCubeInBowl-v0] [--robot embedded]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+import robosim_cosmos  # noqa: F401  (registers the envs, picks the GL backend)
+from robosim_cosmos.envs.scene import PHYSICS_SUBSTEPS
+from robosim_cosmos.kinematics import frames
+from robosim_cosmos.kinematics.normalization import load_stats
+from robosim_cosmos.kinematics.rot6d import IDENTITY_ROT6D
+
+
+def raw_physics(model: mujoco.MjModel, seconds: float) -> float:
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    data.ctrl[:7] = frames.DROID_HOME
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        mujoco.mj_step(model, data, nstep=1000)
+        n += 1000
+    return n / (time.perf_counter() - t0)
+
+
+def env_rate(env, actions, seconds: float) -> float:
+    env.reset(seed=0)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        _, _, term, trunc, _ = env.step(actions[n % len(actions)])
+        n += 1
+        if term or trunc:
+            env.reset(seed=n)
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="robosim_cosmos/DroidCubeInBowl-v0")
+    parser.add_argument("--robot", default="embedded")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    args = parser.parse_args()
+
+    t = np.arange(60) / 15.0
+    joint_actions = [
+        np.append(frames.DROID_HOME + 0.2 * np.sin(2 * np.pi * 0.4 * ti) * np.ones(7), 0.0).astype(np.float32)
+        for ti in t
+    ]
+    stats = load_stats(embodiment="droid")
+    cosmos_actions = [
+        stats.normalize(np.r_[0.006 * np.sin(2 * np.pi * 0.3 * ti), 0.004, 0.0, IDENTITY_ROT6D, 1.0]).astype(np.float32)
+        for ti in t
+    ]
+
+    state = gym.make(args.env, obs_mode="state", robot=args.robot).unwrapped
+    mj_steps = raw_physics(state.model, args.seconds)
+    bound = mj_steps / PHYSICS_SUBSTEPS
+    state_joint = env_rate(state, joint_actions, args.seconds)
+    cosmos = gym.make(args.env, obs_mode="state", action_mode="cosmos", robot=args.robot).unwrapped
+    state_cosmos = env_rate(cosmos, cosmos_actions, args.seconds)
+    rgb = gym.make(args.env, obs_mode="rgb", robot=args.robot, image_size=(180, 320)).unwrapped
+    rgb_joint = env_rate(rgb, joint_actions, args.seconds)
+    print(json.dumps({
+        "env": args.env,
+        "robot": args.robot,
+        "physics_substeps_per_control_step": PHYSICS_SUBSTEPS,
+        "raw_mj_step_per_s": mj_steps,
+        "physics_only_bound_steps_per_s": bound,
+        "state_joint_position_steps_per_s": state_joint,
+        "state_joint_position_vs_bound": state_joint / bound,
+        "state_cosmos_steps_per_s": state_cosmos,
+        "state_cosmos_vs_bound": state_cosmos / bound,
+        "rgb_3x180x320_steps_per_s": rgb_joint,
+        "realtime_factor_rgb": rgb_joint / 15.0,
+        "mujoco_gl": __import__("os").environ.get("MUJOCO_GL"),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

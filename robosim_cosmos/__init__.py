@@ -8,4 +8,17 @@ from .envs import ENV_IDS, register_envs  # noqa: E402
 
 register_envs()
 
-__all__ = ["ENV_IDS", "register_envs", "__version__"]
+__all__ = ["ENV_IDS", "create_policy", "register_envs", "rollout", "__version__"]
+
+
+def __getattr__(name: str):
+    # Lazy: policies and the rollout runner load only when used.
+    if name == "create_policy":
+        from .policies.registry import create_policy
+
+        return create_policy
+    if name == "rollout":
+        from importlib import import_module
+
+        return import_module(".rollout", __name__)  # a callable module: rollout(...) runs it
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,72 @@
+"""Replay policy: plays action chunks from a file, in order, cycling back to the first.
+
+``replay:PATH`` in :func:`robosim_cosmos.create_policy`. The file takes any form
+``robosim-cosmos decode`` accepts (see :mod:`robosim_cosmos.action_files`). The layout
+comes from the file's ``"layout"`` key or, without one, from the row width
+(10 -> ``cosmos_ee_delta``, 8 -> ``joint_pos``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..action_files import load_action_file
+from .base import LAYOUT_WIDTH, ActionChunk, Layout
+
+_LAYOUT_OF_WIDTH = {width: layout for layout, width in LAYOUT_WIDTH.items()}
+
+
+class ReplayPolicy:
+    """Returns the file's chunks one per call; after the last chunk it starts again at the
+    first (``reset()`` also rewinds). Observations and the instruction are ignored.
+
+    path: the action file. layout: override the file's/width's layout (must match the width).
+    """
+
+    embodiment: str = "droid"
+    needs_images: bool = False
+
+    def __init__(self, path: str | os.PathLike, layout: Layout | None = None) -> None:
+        actions = load_action_file(path)
+        width = actions.width
+        declared = layout or actions.layout
+        if declared is None:
+            if width not in _LAYOUT_OF_WIDTH:
+                raise ValueError(
+                    f"{actions.path}: rows are {width} wide; a replay file needs 10 (cosmos_ee_delta: "
+                    "normalized [tx, ty, tz, r0..r5, grasp]) or 8 (joint_pos: 7 joint angles + gripper) "
+                    "columns, or a 'layout' key"
+                )
+            declared = _LAYOUT_OF_WIDTH[width]
+        if declared not in LAYOUT_WIDTH:
+            raise ValueError(f"unknown layout {declared!r}; valid: {sorted(LAYOUT_WIDTH)}")
+        if LAYOUT_WIDTH[declared] != width:
+            raise ValueError(
+                f"{actions.path}: layout {declared!r} needs {LAYOUT_WIDTH[declared]} columns, rows are {width} wide"
+            )
+        self.path = actions.path
+        self.layout: Layout = declared  # type: ignore[assignment]
+        self.chunks = [np.asarray(c, dtype=np.float32) for c in actions.chunks]
+        self.chunk_size: int = max(len(c) for c in self.chunks)
+        self._next = 0
+
+    def reset(self) -> None:
+        self._next = 0
+
+    def get_actions(self, observation: Mapping[str, Any], instruction: str) -> ActionChunk:
+        t0 = time.perf_counter()
+        index = self._next
+        self._next = (self._next + 1) % len(self.chunks)
+        return ActionChunk(
+            actions=self.chunks[index].copy(),
+            layout=self.layout,
+            embodiment=self.embodiment,
+            info={"chunk_index": index, "latency_s": time.perf_counter() - t0},
+        )
+
+    def __repr__(self) -> str:
+        return f"ReplayPolicy({str(self.path)!r}, layout={self.layout!r}, chunks={len(self.chunks)})"

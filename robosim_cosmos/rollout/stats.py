@@ -1,0 +1,38 @@
+"""Success-rate statistics."""
+
+from __future__ import annotations
+
+import math
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """95 % Wilson score interval of a binomial proportion; (0, 1) when n == 0.
+
+    >>> [round(v, 3) for v in wilson_interval(8, 10)]
+    [0.49, 0.943]
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must lie in [0, n={n}], got {successes}")
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return lo, hi
+
+
+def success_summary(lines: list[dict]) -> dict:
+    """{episodes, successes, errors, success_rate, ci95: [lo, hi]} of result lines."""
+    n = len(lines)
+    k = sum(1 for r in lines if r.get("success"))
+    lo, hi = wilson_interval(k, n)
+    return {
+        "episodes": n,
+        "successes": k,
+        "errors": sum(1 for r in lines if r.get("error")),
+        "success_rate": (k / n) if n else None,
+        "ci95": [lo, hi],
+    }

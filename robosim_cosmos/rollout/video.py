@@ -1,0 +1,153 @@
+"""Rollout videos: sim camera | predicted world frame, above a caption strip."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from pathlib import Path
+
+import numpy as np
+
+CAPTION_HEIGHT = 36
+FPS = 15
+_GREY = 96
+
+try:  # imageio depends on pillow, so this is normally available
+    from PIL import Image, ImageDraw, ImageFont
+
+    _FONT = ImageFont.load_default()
+except ImportError:  # pragma: no cover - captions are left blank without pillow
+    Image = ImageDraw = _FONT = None  # type: ignore[assignment]
+
+
+def resize_nearest(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize of uint8 [h, w, 3] to [height, width, 3] (numpy only)."""
+    h, w = image.shape[:2]
+    if (h, w) == (height, width):
+        return image
+    rows = (np.arange(height) * h) // height
+    cols = (np.arange(width) * w) // width
+    return image[rows[:, None], cols[None, :]]
+
+
+_PANELS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def no_prediction_panel(height: int, width: int) -> np.ndarray:
+    """Grey [height, width, 3] panel saying "no prediction" (cached per size)."""
+    panel = _PANELS.get((height, width))
+    if panel is None:
+        panel = _draw_text(np.full((height, width, 3), _GREY, dtype=np.uint8), ["no prediction"], centre=True)
+        _PANELS[(height, width)] = panel
+    return panel
+
+
+def _draw_text(strip: np.ndarray, lines: list[str], centre: bool = False) -> np.ndarray:
+    if Image is None:
+        return strip
+    img = Image.fromarray(strip)
+    draw = ImageDraw.Draw(img)
+    line_h = 14
+    y0 = (strip.shape[0] - line_h * len(lines)) // 2 if centre else 3
+    for i, text in enumerate(lines):
+        x = 6
+        if centre:
+            x = max(2, (strip.shape[1] - int(draw.textlength(text, font=_FONT))) // 2)
+        draw.text((x, y0 + i * line_h), text, fill=(255, 255, 255), font=_FONT)
+    return np.asarray(img)
+
+
+def compose_frame(camera: np.ndarray, prediction: np.ndarray | None, caption: list[str]) -> np.ndarray:
+    """[H + caption, 2W, 3]: camera on the left, the prediction (resized) or a grey panel on the
+    right, caption lines in a strip below."""
+    h, w = camera.shape[:2]
+    right = no_prediction_panel(h, w) if prediction is None else resize_nearest(prediction, h, w)
+    top = np.concatenate([camera, right], axis=1)
+    strip = np.zeros((CAPTION_HEIGHT, 2 * w, 3), dtype=np.uint8)
+    return np.concatenate([top, _draw_text(strip, caption)], axis=0)
+
+
+class VideoWriter:
+    """Composes and encodes frames on a background thread (rendering the next frame overlaps
+    with encoding this one); streams to ``<stem>.partial.mp4`` and renames on :meth:`finish`."""
+
+    def __init__(self, final_dir: Path, stem: str, fps: int = FPS) -> None:
+        import imageio.v2 as imageio
+
+        final_dir.mkdir(parents=True, exist_ok=True)
+        self.dir, self.stem = final_dir, stem
+        self.tmp = final_dir / f"{stem}.partial.mp4"
+        self._writer = imageio.get_writer(
+            self.tmp, fps=fps, codec="libx264", macro_block_size=1, quality=7,
+            pixelformat="yuv420p", ffmpeg_log_level="error",
+            ffmpeg_params=["-preset", "ultrafast", "-tune", "zerolatency"],
+        )
+        self.frames = 0
+        self._last: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=16)
+        self._thread = threading.Thread(target=self._run, name=f"video-{stem}", daemon=True)
+        self._thread.start()
+
+    def _write(self, frame: np.ndarray) -> None:
+        if frame.shape[0] % 2 or frame.shape[1] % 2:  # yuv420p needs even sizes
+            frame = np.pad(frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0)))
+        self._writer.append_data(frame)
+        self.frames += 1
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                camera, prediction, caption = item
+                self._write(compose_frame(camera, prediction, caption))
+                self._last = (camera, prediction)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
+                self._error = exc
+
+    def add(self, camera: np.ndarray, prediction: np.ndarray | None, caption: list[str]) -> None:
+        """Queue one frame (the arrays must not be modified afterwards)."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put((camera, prediction, caption))
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def finish(self, name: str, final_caption: list[str] | None = None, hold: int = 0) -> Path | None:
+        """Write ``hold`` copies of the last frame with ``final_caption``, close, rename to ``name``.
+        Returns None (and removes the file) when no frame was written."""
+        self._stop()
+        try:
+            if self._error is not None:
+                raise self._error
+            if self._last is None:
+                self.abort()
+                return None
+            if final_caption is not None and hold > 0:
+                frame = compose_frame(self._last[0], self._last[1], final_caption)
+                for _ in range(hold):
+                    self._write(frame)
+            self._writer.close()
+        except BaseException:
+            self.abort()
+            raise
+        final = self.dir / name
+        os.replace(self.tmp, final)
+        return final
+
+    def abort(self) -> None:
+        self._stop()
+        try:
+            self._writer.close()
+        except Exception:  # noqa: BLE001
+            pass
+        finally:
+            self.tmp.unlink(missing_ok=True)

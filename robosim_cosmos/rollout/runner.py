@@ -97,7 +97,9 @@ def build(cfg: RolloutConfig, policy: Any = None):
         # The scripted policy reads privileged state and never looks at images.
         env = _make_env(cfg, "cosmos_ee_delta", "state")
         try:
-            policy = create_policy(cfg.policy, env=env, **cfg.policy_kwargs)
+            # with video on, its right-hand panel is a forward simulation of each chunk
+            kwargs = {"predict_video": bool(cfg.video), **cfg.policy_kwargs}
+            policy = create_policy(cfg.policy, env=env, **kwargs)
         except BaseException:
             env.close()
             raise

@@ -267,8 +267,9 @@ def test_menagerie_variant_drops_into_the_same_scene(menagerie_root, monkeypatch
 
 
 def test_async_vector_env():
+    # spawn, not fork: forking a process that already runs torch/OpenMP threads can deadlock
     envs = gym.make_vec("robosim_cosmos/DroidReach-v0", num_envs=2, vectorization_mode="async",
-                        obs_mode="rgb", image_size=SMALL)
+                        vector_kwargs={"context": "spawn"}, obs_mode="rgb", image_size=SMALL)
     obs, info = envs.reset(seed=[0, 1])
     assert obs["exterior_image_1_left"].shape == (2, *SMALL, 3)
     actions = np.tile(np.append(frames.DROID_HOME, 0.0), (2, 1)).astype(np.float32)

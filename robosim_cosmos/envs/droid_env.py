@@ -17,7 +17,7 @@ from gymnasium import spaces
 
 from ..kinematics import frames
 from ..kinematics.decode import ChunkDecoder
-from ..kinematics.gripper import finger_opening_to_droid, grasp_to_droid
+from ..kinematics.gripper import droid_to_finger_opening, finger_opening_to_droid
 from ..kinematics.ik import pose_error
 from ..kinematics.normalization import ActionStats
 from .rendering import CameraRenderer
@@ -148,7 +148,7 @@ class DroidEnv(gym.Env):
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)
         d.qpos[self._arm_qadr] = frames.DROID_HOME
-        d.qpos[self._finger_qadr] = 0.04
+        d.qpos[self._finger_qadr] = droid_to_finger_opening(0.0)  # open
         instruction = self.task.reset(d, self.np_random)
         self.instruction = self._instruction_override or (options or {}).get("instruction") or instruction
         d.ctrl[self._arm_act] = frames.DROID_HOME
@@ -195,13 +195,11 @@ class DroidEnv(gym.Env):
         return action[:7].copy(), float(action[7])
 
     def _cosmos_targets(self, action: np.ndarray) -> tuple[np.ndarray, float, tuple[float, float]]:
-        raw, _ = self.decoder.denormalize(action[None])
-        target = self.decoder.poses(raw, self._anchor)[0]
-        res = self.decoder.ik.solve(target[None], self._q_cmd)
-        self._anchor = target
-        self._target_pose = target
-        gripper = float(np.clip(grasp_to_droid(raw[0, 9]), 0.0, 1.0))
-        return res.q[0], gripper, (float(res.position_error_mm[0]), float(res.rotation_error_deg[0]))
+        # One row through the shared decoder, composed on the previously commanded pose.
+        out = self.decoder.decode(action[None], self._q_cmd, anchor=self._anchor)
+        self._anchor = self._target_pose = out.ee_poses[0]
+        ik = (float(out.ik.position_error_mm[0]), float(out.ik.rotation_error_deg[0]))
+        return out.joint_positions[0], float(out.gripper[0]), ik
 
     def _observation(self) -> dict[str, np.ndarray]:
         flange = self._site(self._flange_site)

@@ -28,6 +28,26 @@ def _parse_q(text: str) -> np.ndarray:
     return q
 
 
+def _parse_policy_args(pairs: list[str] | None) -> dict[str, object]:
+    """``["num_inference_steps=4", "device=cuda"]`` -> keyword arguments for the policy backend.
+
+    Values are read as JSON when they parse (numbers, true/false/null, lists), else kept as text.
+    """
+    kwargs: dict[str, object] = {}
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ValueError(f"--policy-arg must look like KEY=VALUE (e.g. num_inference_steps=4), got {pair!r}")
+        if key in kwargs:
+            raise ValueError(f"--policy-arg {key!r} given twice")
+        try:
+            kwargs[key] = json.loads(text)
+        except json.JSONDecodeError:
+            kwargs[key] = text
+    return kwargs
+
+
 def _cmd_decode(args: argparse.Namespace) -> int:
     from .action_files import load_action_file
     from .kinematics.decode import ChunkDecoder
@@ -52,6 +72,7 @@ def _cmd_rollout(args: argparse.Namespace) -> int:
         args.env, args.policy, episodes=args.episodes, seed=args.seed, out=args.out,
         open_loop_steps=args.open_loop_steps, instruction=args.instruction, video=not args.no_video,
         robot=args.robot, num_envs=args.num_envs, execution=args.execution, max_steps=args.max_steps,
+        policy_kwargs=_parse_policy_args(args.policy_arg),
     )
     overall = result.summary["overall"]
     lo, hi = overall["ci95"]
@@ -100,7 +121,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         )
     from .service.server import PolicyServer
 
-    policy = create_policy(args.policy)
+    policy = create_policy(args.policy, **_parse_policy_args(args.policy_arg))
     PolicyServer(policy, host=args.host, port=args.port, api_key=args.api_key,
                  decode_video=args.decode_video).serve_forever()
     return 0
@@ -126,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     ro = sub.add_parser("rollout", help="run closed-loop episodes; write results.jsonl, summary.json, videos")
     ro.add_argument("--env", required=True, help="env id, e.g. robosim_cosmos/DroidCubeInBowl-v0 (see `envs`)")
     ro.add_argument("--policy", required=True, help=f"policy spec: {' | '.join(SPEC_FORMS)}")
+    ro.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", default=[],
+                    help="keyword argument for the policy backend, repeatable "
+                         "(e.g. num_inference_steps=4, device=cuda, dtype=bfloat16)")
     ro.add_argument("--episodes", type=int, default=1)
     ro.add_argument("--seed", type=int, default=0, help="episode i uses seed SEED + i")
     ro.add_argument("--out", required=True, help="output folder (re-running into it resumes)")
@@ -148,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", help="serve a policy over the Cosmos 3 websocket protocol")
     srv.add_argument("--policy", required=True, help="replay:PATH | diffusers:PATH")
+    srv.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", default=[],
+                    help="keyword argument for the policy backend, repeatable "
+                         "(e.g. num_inference_steps=4, device=cuda, dtype=bfloat16)")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
     srv.add_argument("--api-key", default=None)

@@ -23,3 +23,16 @@ def menagerie_root() -> Path:
     if not (root / "franka_emika_panda" / "panda.xml").is_file():
         pytest.skip(f"MuJoCo Menagerie Panda not found under {root}; set MENAGERIE_ROOT")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A tiny random Cosmos3 checkpoint saved to disk, loaded like a real one (built once per run).
+
+    Skips the test when the ``cosmos`` extra (torch, diffusers, transformers, pillow) is missing.
+    """
+    for module in ("torch", "diffusers", "transformers", "PIL"):
+        pytest.importorskip(module)
+    from robosim_cosmos.testing import save_tiny_cosmos3_pipeline
+
+    return save_tiny_cosmos3_pipeline(tmp_path_factory.mktemp("ckpt") / "tiny-cosmos3")

@@ -157,17 +157,6 @@ def test_missing_torch_raises_missing_dependency_with_hint(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory) -> Path:
-    pytest.importorskip("torch")
-    pytest.importorskip("diffusers")
-    pytest.importorskip("transformers")
-    pytest.importorskip("PIL")
-    from robosim_cosmos.testing import save_tiny_cosmos3_pipeline
-
-    return save_tiny_cosmos3_pipeline(tmp_path_factory.mktemp("ckpt") / "tiny-cosmos3")
-
-
-@pytest.fixture(scope="module")
 def policy(tiny_checkpoint) -> DiffusersCosmos3Policy:
     return DiffusersCosmos3Policy(tiny_checkpoint, seed=0, **FAST)
 

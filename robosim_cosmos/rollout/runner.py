@@ -110,6 +110,8 @@ def build(cfg: RolloutConfig, policy: Any = None):
         return env, policy
     if policy is None:
         policy = create_policy(cfg.policy, **cfg.policy_kwargs)
+        if not cfg.video and "return_video" not in cfg.policy_kwargs and hasattr(policy, "return_video"):
+            policy.return_video = False  # nobody will look at it: skip the video decode
     if hasattr(policy, "connect") and hasattr(policy, "_layout_known"):
         policy.connect()  # a remote server announces its layout in the metadata frame
     layout = getattr(policy, "layout", None)

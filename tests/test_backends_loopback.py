@@ -105,28 +105,48 @@ def test_robolab_request_gets_an_action_reply_from_replay():
 
 
 @contextmanager
-def serve_cli(*args: str) -> Iterator[int]:
-    """``robosim-cosmos serve ... --port 0`` in a subprocess; yields the port it announced."""
+def serve_cli(*args: str, port: int = 0) -> Iterator[subprocess.Popen]:
+    """``robosim-cosmos serve ...`` in a subprocess; yields it with ``.port`` set to the announced port."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     with subprocess.Popen(
-        [sys.executable, "-m", "robosim_cosmos.cli", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "robosim_cosmos.cli", "serve", "--port", str(port), *args],
         cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
     ) as proc:
         try:
             line = proc.stderr.readline()
             assert "ws://127.0.0.1:" in line, line + proc.stderr.read()
-            yield int(line.split("ws://127.0.0.1:")[1].split()[0])
-            proc.send_signal(signal.SIGINT)
-            assert proc.wait(20) == 0
+            proc.port = int(line.split("ws://127.0.0.1:")[1].split()[0])
+            yield proc
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                assert proc.wait(20) == 0
         finally:
             if proc.poll() is None:
                 proc.kill()
 
 
+def test_killed_server_gives_a_clear_error_and_a_later_call_reconnects():
+    from robosim_cosmos.errors import ProtocolError
+
+    expected = ReplayPolicy(CHUNK_FILE).get_actions({}, "x").actions
+    with serve_cli("--policy", f"replay:{CHUNK_FILE}") as first:
+        port = first.port
+        client = Cosmos3ServicePolicy(port=port, retries=0, connect_timeout=2)
+        np.testing.assert_array_equal(client.get_actions(droid_observation(), "reach").actions, expected)
+        first.kill()  # SIGKILL: no close frame, the socket just dies
+        first.wait(10)
+        with pytest.raises(ProtocolError, match=f"127.0.0.1:{port}") as raised:
+            client.get_actions(droid_observation(), "reach")
+        assert "reconnect" in str(raised.value) or "could not connect" in str(raised.value)
+    with serve_cli("--policy", f"replay:{CHUNK_FILE}", port=port):
+        np.testing.assert_array_equal(client.get_actions(droid_observation(), "reach").actions, expected)
+    client.close()
+
+
 def test_serve_cli_replay_drives_a_closed_loop_rollout(tmp_path):
-    with serve_cli("--policy", f"replay:{CHUNK_FILE}", "--api-key", "s3cret") as port:
+    with serve_cli("--policy", f"replay:{CHUNK_FILE}", "--api-key", "s3cret") as server:
         out = tmp_path / "remote"
-        code = main(["rollout", "--env", REACH, "--policy", f"cosmos3://127.0.0.1:{port}", "--policy-arg",
+        code = main(["rollout", "--env", REACH, "--policy", f"cosmos3://127.0.0.1:{server.port}", "--policy-arg",
                      "api_key=s3cret", "--episodes", "1", "--out", str(out), "--max-steps", "16", "--no-video"])
         assert code == 0
         remote = json.loads((out / "results.jsonl").read_text())

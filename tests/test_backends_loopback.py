@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -105,21 +106,36 @@ def test_robolab_request_gets_an_action_reply_from_replay():
 
 
 @contextmanager
-def serve_cli(*args: str, port: int = 0) -> Iterator[subprocess.Popen]:
-    """``robosim-cosmos serve ...`` in a subprocess; yields it with ``.port`` set to the announced port."""
+def serve_cli(*args: str, port: int = 0, timeout: float = 120.0) -> Iterator[subprocess.Popen]:
+    """``robosim-cosmos serve ...`` in a subprocess; yields it with ``.port`` set to the announced port.
+
+    stderr is drained on a thread (progress bars and logs must never fill the pipe) and
+    searched for the "serving ... on ws://HOST:PORT" line.
+    """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     with subprocess.Popen(
         [sys.executable, "-m", "robosim_cosmos.cli", "serve", "--port", str(port), *args],
         cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
     ) as proc:
+        lines: list[str] = []
+        announced = threading.Event()
+
+        def drain() -> None:
+            for line in proc.stderr:
+                lines.append(line)
+                if "ws://127.0.0.1:" in line:
+                    announced.set()
+
+        threading.Thread(target=drain, daemon=True).start()
         try:
-            line = proc.stderr.readline()
-            assert "ws://127.0.0.1:" in line, line + proc.stderr.read()
+            ok = announced.wait(timeout)
+            assert ok, f"serve did not announce a port within {timeout} s:\n{''.join(lines)}"
+            line = next(text for text in lines if "ws://127.0.0.1:" in text)
             proc.port = int(line.split("ws://127.0.0.1:")[1].split()[0])
             yield proc
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
-                assert proc.wait(20) == 0
+                assert proc.wait(20) == 0, "".join(lines)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -185,6 +201,19 @@ def test_tiny_diffusers_served_over_loopback_matches_in_process(tiny_policy):
     assert remote.predicted_video is not None and remote.predicted_video.dtype == np.uint8
     assert remote.predicted_video.shape[0] == CHUNK + 1
     np.testing.assert_array_equal(remote.predicted_video, expected.predicted_video)
+
+
+def test_serve_cli_with_tiny_diffusers_sends_actions_and_video(tiny_checkpoint):
+    args = ["--policy", f"diffusers:{tiny_checkpoint}", "--decode-video"]
+    for key, value in FAST.items():
+        args += ["--policy-arg", f"{key}={value}"]
+    with serve_cli(*args) as server, Cosmos3ServicePolicy(port=server.port) as client:
+        meta = client.connect()
+        assert meta["layout"] == "cosmos_ee_delta" and meta["chunk_size"] == CHUNK and meta["decode_video"] is True
+        chunk = client.get_actions(droid_observation(), "put the marker in the bowl")
+    assert chunk.actions.shape == (CHUNK, 10) and np.all(np.isfinite(chunk.actions))
+    assert chunk.predicted_video.dtype == np.uint8 and chunk.predicted_video.shape[0] == CHUNK + 1
+    assert chunk.info["server_timing"]["infer_ms"] > 0
 
 
 def test_tiny_diffusers_server_without_decode_video_sends_actions_only(tiny_policy):

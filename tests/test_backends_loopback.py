@@ -125,12 +125,14 @@ def serve_cli(*args: str, port: int = 0, timeout: float = 120.0) -> Iterator[sub
                 lines.append(line)
                 if "ws://127.0.0.1:" in line:
                     announced.set()
+            announced.set()  # the process exited before announcing: fail now, not at the timeout
 
         threading.Thread(target=drain, daemon=True).start()
         try:
-            ok = announced.wait(timeout)
-            assert ok, f"serve did not announce a port within {timeout} s:\n{''.join(lines)}"
-            line = next(text for text in lines if "ws://127.0.0.1:" in text)
+            announced.wait(timeout)
+            found = [text for text in lines if "ws://127.0.0.1:" in text]
+            assert found, f"serve did not announce a port (exit code {proc.poll()}):\n{''.join(lines)}"
+            line = found[0]
             proc.port = int(line.split("ws://127.0.0.1:")[1].split()[0])
             yield proc
             if proc.poll() is None:

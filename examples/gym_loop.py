@@ -11,15 +11,14 @@ joint_pos -> "joint_position"); cameras are rendered only for policies that look
 from __future__ import annotations
 
 import argparse
-import json
 
 import gymnasium as gym
 
 import robosim_cosmos  # registers the env ids
-from robosim_cosmos.policies.registry import needs_images
+from robosim_cosmos.policies.base import ENV_ACTION_MODE
+from robosim_cosmos.policies.registry import needs_images, parse_policy_args
 
 ENV_ID = "robosim_cosmos/DroidCubeInBowl-v0"
-ACTION_MODE = {"cosmos_ee_delta": "cosmos", "joint_pos": "joint_position"}
 
 
 def make_env_and_policy(spec: str, policy_kwargs: dict, env_kwargs: dict):
@@ -30,14 +29,14 @@ def make_env_and_policy(spec: str, policy_kwargs: dict, env_kwargs: dict):
     if hasattr(policy, "connect"):
         policy.connect()  # a remote server announces its layout on connect
     obs_mode = "rgb" if needs_images(policy) else "state"
-    env = gym.make(ENV_ID, action_mode=ACTION_MODE[policy.layout], obs_mode=obs_mode, **env_kwargs)
+    env = gym.make(ENV_ID, action_mode=ENV_ACTION_MODE[policy.layout], obs_mode=obs_mode, **env_kwargs)
     return env, policy
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", default="scripted", help="scripted | replay:PATH | diffusers:PATH | cosmos3://HOST:PORT")
-    parser.add_argument("--policy-arg", action="append", default=[], metavar="KEY=JSON",
+    parser.add_argument("--policy-arg", action="append", default=[], metavar="KEY=VALUE",
                         help="backend keyword argument, repeatable (e.g. num_inference_steps=4)")
     parser.add_argument("--episodes", type=int, default=1)
     parser.add_argument("--steps", type=int, default=None, help="time limit per episode (default: the env's)")
@@ -45,13 +44,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    policy_kwargs = {}
-    for pair in args.policy_arg:
-        key, _, text = pair.partition("=")
-        try:
-            policy_kwargs[key] = json.loads(text)
-        except json.JSONDecodeError:
-            policy_kwargs[key] = text
+    policy_kwargs = parse_policy_args(args.policy_arg)
     env_kwargs = {"max_episode_steps": args.steps} if args.steps else {}
     env, policy = make_env_and_policy(args.policy, policy_kwargs, env_kwargs)
     for episode in range(args.episodes):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .policies.registry import SPEC_FORMS
+from .policies.registry import SPEC_FORMS, parse_policy_args
 
 
 def _parse_q(text: str) -> np.ndarray:
@@ -26,26 +26,6 @@ def _parse_q(text: str) -> np.ndarray:
     if q.shape != (7,) or not np.all(np.isfinite(q)):
         raise ValueError(f"--q-init must hold 7 finite joint angles, got shape {q.shape}")
     return q
-
-
-def _parse_policy_args(pairs: list[str] | None) -> dict[str, object]:
-    """``["num_inference_steps=4", "device=cuda"]`` -> keyword arguments for the policy backend.
-
-    Values are read as JSON when they parse (numbers, true/false/null, lists), else kept as text.
-    """
-    kwargs: dict[str, object] = {}
-    for pair in pairs or []:
-        key, sep, text = pair.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise ValueError(f"--policy-arg must look like KEY=VALUE (e.g. num_inference_steps=4), got {pair!r}")
-        if key in kwargs:
-            raise ValueError(f"--policy-arg {key!r} given twice")
-        try:
-            kwargs[key] = json.loads(text)
-        except json.JSONDecodeError:
-            kwargs[key] = text
-    return kwargs
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
@@ -72,7 +52,7 @@ def _cmd_rollout(args: argparse.Namespace) -> int:
         args.env, args.policy, episodes=args.episodes, seed=args.seed, out=args.out,
         open_loop_steps=args.open_loop_steps, instruction=args.instruction, video=not args.no_video,
         robot=args.robot, num_envs=args.num_envs, execution=args.execution, max_steps=args.max_steps,
-        policy_kwargs=_parse_policy_args(args.policy_arg),
+        policy_kwargs=parse_policy_args(args.policy_arg),
     )
     overall = result.summary["overall"]
     lo, hi = overall["ci95"]
@@ -121,7 +101,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         )
     from .service.server import PolicyServer
 
-    policy = create_policy(args.policy, **_parse_policy_args(args.policy_arg))
+    policy = create_policy(args.policy, **parse_policy_args(args.policy_arg))
     PolicyServer(policy, host=args.host, port=args.port, api_key=args.api_key,
                  decode_video=args.decode_video).serve_forever()
     return 0

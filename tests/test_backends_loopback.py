@@ -285,13 +285,13 @@ def test_gym_loop_example_runs_with_the_diffusers_backend(tiny_checkpoint):
 
 
 def test_policy_arg_parsing(tmp_path, capsys):
-    from robosim_cosmos.cli import _parse_policy_args
+    from robosim_cosmos.policies.registry import parse_policy_args
 
-    assert _parse_policy_args(["num_inference_steps=4", "device=cuda", "seed=null", "guidance_scale=1.5"]) == {
+    assert parse_policy_args(["num_inference_steps=4", "device=cuda", "seed=null", "guidance_scale=1.5"]) == {
         "num_inference_steps": 4, "device": "cuda", "seed": None, "guidance_scale": 1.5}
     for bad, match in (["steps"], "KEY=VALUE"), (["=4"], "KEY=VALUE"), (["a=1", "a=2"], "twice"):
         with pytest.raises(ValueError, match=match):
-            _parse_policy_args(bad)
+            parse_policy_args(bad)
     assert main(["rollout", "--env", REACH, "--policy", f"replay:{CHUNK_FILE}", "--out", str(tmp_path),
                  "--policy-arg", "colour=blue"]) == 2
     assert "colour" in capsys.readouterr().err  # the backend names the unknown keyword

@@ -20,9 +20,7 @@ import numpy as np
 from .._resources import envs_dir
 from ..kinematics import frames
 from ..kinematics.robot import RobotDescription, robot_spec
-
-CAMERAS: tuple[str, ...] = ("exterior_image_1_left", "exterior_image_2_left", "wrist_image_left")
-"""Camera names, equal to the DROID observation keys they fill."""
+from ..observations import CAMERAS, WRIST_CAMERA  # camera names = the DROID observation keys they fill
 
 CONTROL_HZ = 15.0
 PHYSICS_SUBSTEPS = 33
@@ -105,7 +103,7 @@ def build_scene(
             spec.attach(mujoco.MjSpec.from_file(str(path)), frame=spec.worldbody.add_frame(), prefix="")
         spec.attach(rspec, frame=spec.frame("robot_mount"), prefix="")
     pos, quat = _wrist_camera_in_hand()
-    spec.body("hand").add_camera(name="wrist_image_left", pos=pos, quat=quat, fovy=80)
+    spec.body("hand").add_camera(name=WRIST_CAMERA, pos=pos, quat=quat, fovy=80)
     h, w = image_size
     spec.visual.global_.offwidth = max(int(w) * 3, 640)
     spec.visual.global_.offheight = max(int(h), 480)

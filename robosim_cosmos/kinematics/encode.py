@@ -24,9 +24,9 @@ def encode_ee_chunk(poses: np.ndarray, gripper_droid: np.ndarray, stats: ActionS
     if gripper_droid.shape != (deltas.shape[0],):
         raise ValueError(f"gripper must have shape ({deltas.shape[0]},), got {gripper_droid.shape}")
     raw = np.concatenate([deltas, droid_to_grasp(gripper_droid)[:, None]], axis=1)
-    if stats.kind != "meanstd":
-        lo, hi = (stats.values["min"], stats.values["max"]) if stats.kind == "minmax" else (
-            stats.values["q01"], stats.values["q99"])
+    bounds = stats.bounds()
+    if bounds is not None:
+        lo, hi = bounds
         span = np.maximum(hi - lo, 1e-12)
         outside = (raw < lo - 1e-9 * span) | (raw > hi + 1e-9 * span)
         if outside.any():

@@ -90,11 +90,18 @@ class ActionStats:
         """Number of action columns D."""
         return self.width_of(self.values)
 
-    def _offset_scale(self) -> tuple[np.ndarray, np.ndarray]:
-        v = self.values
+    def bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Raw values [D] that normalize to −1 and +1 (q01/q99 or min/max); None for meanstd."""
         if self.kind == "meanstd":
-            return v["mean"], np.maximum(v["std"], _SCALE_FLOOR)
-        lo, hi = (v["min"], v["max"]) if self.kind == "minmax" else (v["q01"], v["q99"])
+            return None
+        lo, hi = _REQUIRED[self.kind]
+        return self.values[lo], self.values[hi]
+
+    def _offset_scale(self) -> tuple[np.ndarray, np.ndarray]:
+        bounds = self.bounds()
+        if bounds is None:
+            return self.values["mean"], np.maximum(self.values["std"], _SCALE_FLOOR)
+        lo, hi = bounds
         return (hi + lo) / 2.0, np.maximum(hi - lo, _SCALE_FLOOR) / 2.0
 
     def _check(self, x: np.ndarray, name: str) -> np.ndarray:

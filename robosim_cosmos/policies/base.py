@@ -11,6 +11,9 @@ from ..errors import PolicyError
 
 Layout = Literal["cosmos_ee_delta", "joint_pos"]
 LAYOUT_WIDTH: dict[str, int] = {"cosmos_ee_delta": 10, "joint_pos": 8}
+LAYOUT_OF_WIDTH: dict[int, str] = {width: layout for layout, width in LAYOUT_WIDTH.items()}
+ENV_ACTION_MODE: dict[str, str] = {"cosmos_ee_delta": "cosmos", "joint_pos": "joint_position"}
+"""The DroidEnv ``action_mode`` that executes each layout's rows as they are."""
 
 
 @dataclass

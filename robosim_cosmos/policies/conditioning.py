@@ -29,12 +29,10 @@ from typing import Any, Literal, Mapping
 import numpy as np
 
 from .._optional import require
+from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS, WRIST_CAMERA
 
 ViewPoint = Literal["ego_view", "concat_view"]
 VIEW_POINTS: tuple[str, ...] = ("ego_view", "concat_view")
-
-EXTERIOR_CAMERAS: tuple[str, ...] = ("exterior_image_1_left", "exterior_image_2_left")
-WRIST_CAMERA = "wrist_image_left"
 
 
 def _check_image(image: Any, name: str) -> np.ndarray:
@@ -94,7 +92,7 @@ def resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
 def conditioning_image(
     observation: Mapping[str, Any],
     view_point: ViewPoint = "ego_view",
-    camera: str = "exterior_image_1_left",
+    camera: str = DEFAULT_CAMERA,
 ) -> np.ndarray:
     """Build the uint8 H x W x 3 image a policy is conditioned on.
 

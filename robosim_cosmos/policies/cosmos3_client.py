@@ -20,11 +20,11 @@ from websockets.sync.client import ClientConnection, connect
 
 from ..errors import ProtocolError
 from ..service.codec import packb, unpackb
-from .base import LAYOUT_WIDTH, ActionChunk, Layout
+from ..observations import CAMERAS as IMAGE_KEYS
+from .base import LAYOUT_OF_WIDTH, LAYOUT_WIDTH, ActionChunk, Layout
 
 __all__ = ["Cosmos3ServicePolicy", "observation_to_request", "DEFAULT_METADATA"]
 
-IMAGE_KEYS = ("exterior_image_1_left", "exterior_image_2_left", "wrist_image_left")
 AUTH_SCHEMES = ("Api-Key", "Bearer")
 # What the RoboLab Cosmos3-Nano-Policy-DROID server produces when it says nothing else.
 DEFAULT_METADATA: dict[str, Any] = {
@@ -33,7 +33,6 @@ DEFAULT_METADATA: dict[str, Any] = {
     "chunk_size": 32,
     "embodiment": "droid",
 }
-_LAYOUT_OF_WIDTH = {width: layout for layout, width in LAYOUT_WIDTH.items()}
 _SERVE_HINT = "is the server running? start one with `robosim-cosmos serve --policy ...`"
 
 # Newer websockets warn unless connect() is used as a context manager (legacy=True
@@ -214,7 +213,7 @@ class Cosmos3ServicePolicy:
                     f"policy server at {self.address} sent {key}={meta[key]!r}; expected an integer"
                 )
         if layout is None and width is not None:
-            layout = _LAYOUT_OF_WIDTH.get(int(width))
+            layout = LAYOUT_OF_WIDTH.get(int(width))
         if layout is not None and layout not in LAYOUT_WIDTH:
             self._drop()
             raise ProtocolError(
@@ -287,8 +286,8 @@ class Cosmos3ServicePolicy:
         if actions.ndim != 2:
             raise ProtocolError(f"policy server sent actions of shape {list(actions.shape)}; expected [T, D]")
         layout = self.layout
-        if not self._layout_known and actions.shape[1] in _LAYOUT_OF_WIDTH:
-            layout = _LAYOUT_OF_WIDTH[actions.shape[1]]  # the server never said: trust the width
+        if not self._layout_known and actions.shape[1] in LAYOUT_OF_WIDTH:
+            layout = LAYOUT_OF_WIDTH[actions.shape[1]]  # the server never said: trust the width
         video = reply.get("video")
         info: dict[str, Any] = {"latency_s": latency, "server": self.address}
         if isinstance(reply.get("server_timing"), dict):

@@ -36,7 +36,8 @@ from .._optional import require
 from ..embodiments import get_embodiment
 from ..errors import PolicyError
 from .base import LAYOUT_WIDTH, ActionChunk, Layout
-from .conditioning import EXTERIOR_CAMERAS, VIEW_POINTS, conditioning_image, to_pipeline_image
+from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS
+from .conditioning import VIEW_POINTS, conditioning_image, to_pipeline_image
 
 Mode = Literal["policy", "forward_dynamics", "inverse_dynamics"]
 MODES: tuple[str, ...] = ("policy", "forward_dynamics", "inverse_dynamics")
@@ -91,7 +92,7 @@ class DiffusersCosmos3Policy:
         guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
         resolution_tier: int = 256,
         view_point: str = "ego_view",
-        camera: str = "exterior_image_1_left",
+        camera: str = DEFAULT_CAMERA,
         seed: int | None = None,
         device: str | None = None,
         dtype: str | None = None,

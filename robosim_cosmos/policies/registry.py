@@ -97,6 +97,28 @@ def create_policy(spec: str, **kwargs: Any):
     return DiffusersCosmos3Policy(**kwargs)
 
 
+def parse_policy_args(pairs: list[str] | None) -> dict[str, Any]:
+    """``["num_inference_steps=4", "device=cuda"]`` -> keyword arguments for :func:`create_policy`.
+
+    Values are read as JSON when they parse (numbers, true/false/null, lists), else kept as text.
+    """
+    import json
+
+    kwargs: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ValueError(f"--policy-arg must look like KEY=VALUE (e.g. num_inference_steps=4), got {pair!r}")
+        if key in kwargs:
+            raise ValueError(f"--policy-arg {key!r} given twice")
+        try:
+            kwargs[key] = json.loads(text)
+        except json.JSONDecodeError:
+            kwargs[key] = text
+    return kwargs
+
+
 def needs_images(policy: object) -> bool:
     """Whether a policy reads camera images (attribute ``needs_images``, default True)."""
     return bool(getattr(policy, "needs_images", True))

@@ -15,9 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..action_files import load_action_file
-from .base import LAYOUT_WIDTH, ActionChunk, Layout
-
-_LAYOUT_OF_WIDTH = {width: layout for layout, width in LAYOUT_WIDTH.items()}
+from .base import LAYOUT_OF_WIDTH, LAYOUT_WIDTH, ActionChunk, Layout
 
 
 class ReplayPolicy:
@@ -35,13 +33,13 @@ class ReplayPolicy:
         width = actions.width
         declared = layout or actions.layout
         if declared is None:
-            if width not in _LAYOUT_OF_WIDTH:
+            if width not in LAYOUT_OF_WIDTH:
                 raise ValueError(
                     f"{actions.path}: rows are {width} wide; a replay file needs 10 (cosmos_ee_delta: "
                     "normalized [tx, ty, tz, r0..r5, grasp]) or 8 (joint_pos: 7 joint angles + gripper) "
                     "columns, or a 'layout' key"
                 )
-            declared = _LAYOUT_OF_WIDTH[width]
+            declared = LAYOUT_OF_WIDTH[width]
         if declared not in LAYOUT_WIDTH:
             raise ValueError(f"unknown layout {declared!r}; valid: {sorted(LAYOUT_WIDTH)}")
         if LAYOUT_WIDTH[declared] != width:

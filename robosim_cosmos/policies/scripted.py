@@ -29,6 +29,7 @@ from scipy.spatial.transform import Rotation
 
 from ..kinematics import frames
 from ..kinematics.encode import encode_ee_chunk
+from ..observations import DEFAULT_CAMERA
 from .base import ActionChunk
 
 # -- tool geometry ---------------------------------------------------------------------
@@ -95,7 +96,7 @@ class ScriptedPolicy:
     layout = "cosmos_ee_delta"
 
     def __init__(self, env: Any, chunk_size: int = 16, predict_video: bool = False,
-                 video_camera: str = "exterior_image_1_left") -> None:
+                 video_camera: str = DEFAULT_CAMERA) -> None:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         self.env = env

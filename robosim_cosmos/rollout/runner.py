@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import PolicyError
+from ..observations import DEFAULT_CAMERA
+from ..policies.base import ENV_ACTION_MODE
 from .stats import success_summary
 from .video import VideoWriter, compose_frame
 
-VIDEO_CAMERA = "exterior_image_1_left"
+VIDEO_CAMERA = DEFAULT_CAMERA
 EXECUTIONS = ("native", "joint_position")
 ROBOTS_HELP = "embedded | menagerie | PATH"
-_ACTION_MODE = {"cosmos_ee_delta": "cosmos", "joint_pos": "joint_position"}
 _OUTRO_FRAMES = 8  # the last frame, held ~0.5 s with the outcome in the caption
 
 
@@ -78,7 +79,7 @@ class RolloutResult:
 def _make_env(cfg: RolloutConfig, layout: str, obs_mode: str):
     import gymnasium as gym
 
-    action_mode = _ACTION_MODE[layout]
+    action_mode = ENV_ACTION_MODE[layout]
     if cfg.execution == "joint_position":
         action_mode = "joint_position"
     kwargs: dict[str, Any] = dict(action_mode=action_mode, obs_mode=obs_mode, robot=cfg.robot)
@@ -104,7 +105,7 @@ def build(cfg: RolloutConfig, policy: Any = None):
             env.close()
             raise
         layout = policy.layout
-        if _ACTION_MODE.get(layout) != "cosmos" and cfg.execution == "native":
+        if ENV_ACTION_MODE.get(layout) != "cosmos" and cfg.execution == "native":
             env.close()
             env = _make_env(cfg, layout, "state")
         return env, policy
@@ -112,11 +113,11 @@ def build(cfg: RolloutConfig, policy: Any = None):
         policy = create_policy(cfg.policy, **cfg.policy_kwargs)
         if not cfg.video and "return_video" not in cfg.policy_kwargs and hasattr(policy, "return_video"):
             policy.return_video = False  # nobody will look at it: skip the video decode
-    if hasattr(policy, "connect") and hasattr(policy, "_layout_known"):
+    if callable(getattr(policy, "connect", None)):
         policy.connect()  # a remote server announces its layout in the metadata frame
     layout = getattr(policy, "layout", None)
-    if layout not in _ACTION_MODE:
-        raise PolicyError(f"policy {type(policy).__name__} has layout {layout!r}; valid: {sorted(_ACTION_MODE)}")
+    if layout not in ENV_ACTION_MODE:
+        raise PolicyError(f"policy {type(policy).__name__} has layout {layout!r}; valid: {sorted(ENV_ACTION_MODE)}")
     obs_mode = "rgb" if needs_images(policy) else "state"
     return _make_env(cfg, layout, obs_mode), policy
 

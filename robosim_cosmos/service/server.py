@@ -25,6 +25,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ..observations import CAMERAS as IMAGE_KEYS
+from ..observations import DEFAULT_CAMERA
 from ..policies.base import LAYOUT_WIDTH, Policy
 from .codec import packb, unpackb
 
@@ -32,7 +34,6 @@ __all__ = ["PolicyServer", "request_to_observation", "IMAGE_KEYS"]
 
 log = logging.getLogger(__name__)
 
-IMAGE_KEYS = ("exterior_image_1_left", "exterior_image_2_left", "wrist_image_left")
 _PREFIX = "observation/"
 _AUTH_SCHEMES = ("api-key", "bearer")
 _INTERNAL_ERROR = 1011
@@ -82,11 +83,10 @@ def request_to_observation(request: Any) -> tuple[dict[str, Any], str]:
     }
     single = obs.pop("image", None)
     if single is not None:
-        obs.setdefault("exterior_image_1_left", single)
-    if "exterior_image_1_left" not in obs:
+        obs.setdefault(DEFAULT_CAMERA, single)
+    if DEFAULT_CAMERA not in obs:
         raise ValueError(
-            "request has no image: send 'observation/exterior_image_1_left', "
-            "'observation/exterior_image_2_left', 'observation/wrist_image_left' "
+            f"request has no image: send {', '.join(repr(_PREFIX + k) for k in IMAGE_KEYS)} "
             "(or a single 'observation/image'); got keys "
             f"{sorted(str(k) for k in request)}"
         )

@@ -26,8 +26,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from robosim_cosmos.observations import CAMERAS as IMAGE_KEYS
-from robosim_cosmos.policies.base import ActionChunk
-from robosim_cosmos.policies.cosmos3_client import Cosmos3ServicePolicy, observation_to_request
+from robosim_cosmos.policy_api import ActionChunk
+from robosim_cosmos.service.client import Cosmos3ServicePolicy, observation_to_request
 from robosim_cosmos.service import PolicyServer, packb, unpackb
 
 TARGET_OVERHEAD_MS = 3.0

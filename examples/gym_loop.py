@@ -15,20 +15,19 @@ import argparse
 import gymnasium as gym
 
 import robosim_cosmos  # registers the env ids
-from robosim_cosmos.policies.base import ENV_ACTION_MODE
-from robosim_cosmos.policies.registry import needs_images, parse_policy_args
+from robosim_cosmos.policies.registry import parse_policy_args
+from robosim_cosmos.policy_api import ENV_ACTION_MODE, Policy
 
 ENV_ID = "robosim_cosmos/DroidCubeInBowl-v0"
 
 
-def make_env_and_policy(spec: str, policy_kwargs: dict, env_kwargs: dict):
+def make_env_and_policy(spec: str, policy_kwargs: dict, env_kwargs: dict) -> tuple[gym.Env, Policy]:
     if spec == "scripted":  # reads privileged state from the env it drives
         env = gym.make(ENV_ID, action_mode="cosmos", obs_mode="state", **env_kwargs)
         return env, robosim_cosmos.create_policy("scripted", env=env, **policy_kwargs)
     policy = robosim_cosmos.create_policy(spec, **policy_kwargs)
-    if hasattr(policy, "connect"):
-        policy.connect()  # a remote server announces its layout on connect
-    obs_mode = "rgb" if needs_images(policy) else "state"
+    policy.connect()  # a remote server announces its layout on connect
+    obs_mode = "rgb" if policy.needs_images else "state"
     env = gym.make(ENV_ID, action_mode=ENV_ACTION_MODE[policy.layout], obs_mode=obs_mode, **env_kwargs)
     return env, policy
 

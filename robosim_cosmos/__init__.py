@@ -2,8 +2,7 @@
 
 from . import _gl  # noqa: F401  (must run before anything imports mujoco)
 
-__version__ = "0.1.0"
-
+from ._version import __version__  # noqa: E402
 from .envs import ENV_IDS, register_envs  # noqa: E402
 
 register_envs()
@@ -11,7 +10,7 @@ register_envs()
 __all__ = ["ENV_IDS", "create_policy", "register_envs", "rollout", "__version__"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # Lazy: policies and the rollout runner load only when used.
     if name == "create_policy":
         from .policies.registry import create_policy

@@ -6,6 +6,8 @@ An installed wheel carries them under ``robosim_cosmos/_data/``; a source checko
 
 from __future__ import annotations
 
+from .errors import ConfigError, ResourceNotFoundError
+
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -14,11 +16,11 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 def data_dir(name: str) -> Path:
     """Path of the data folder ``name`` ("envs" or "stats")."""
     if name not in ("envs", "stats"):
-        raise ValueError(f"unknown data folder {name!r}; valid: 'envs', 'stats'")
+        raise ConfigError(f"unknown data folder {name!r}; valid: 'envs', 'stats'")
     for candidate in (_PACKAGE_DIR / "_data" / name, _PACKAGE_DIR.parent / name):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(
+    raise ResourceNotFoundError(
         f"robosim_cosmos data folder {name!r} not found next to {_PACKAGE_DIR}; "
         "reinstall the package (the wheel carries it under robosim_cosmos/_data/)"
     )

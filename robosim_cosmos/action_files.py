@@ -9,6 +9,8 @@ Any object form may carry ``"layout"`` (``cosmos_ee_delta`` or ``joint_pos``).
 
 from __future__ import annotations
 
+from .errors import InvalidInputError, ResourceNotFoundError
+
 import json
 import os
 from dataclasses import dataclass
@@ -36,16 +38,16 @@ def _as_chunk(rows: object, where: str) -> np.ndarray:
     try:
         arr = np.asarray(rows, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: rows must be equal-length lists of numbers ({exc})") from None
+        raise InvalidInputError(f"{where}: rows must be equal-length lists of numbers ({exc})") from None
     if arr.size == 0:
-        raise ValueError(f"{where}: empty chunk (no action rows)")
+        raise InvalidInputError(f"{where}: empty chunk (no action rows)")
     if arr.ndim != 2:
-        raise ValueError(f"{where}: expected a 2-D list of rows [T, D], got shape {arr.shape}")
+        raise InvalidInputError(f"{where}: expected a 2-D list of rows [T, D], got shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{where}: empty chunk (shape {arr.shape})")
+        raise InvalidInputError(f"{where}: empty chunk (shape {arr.shape})")
     if not np.all(np.isfinite(arr)):
         r, c = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{where}: NaN or inf at row {r}, column {c}")
+        raise InvalidInputError(f"{where}: NaN or inf at row {r}, column {c}")
     return arr
 
 
@@ -53,34 +55,34 @@ def load_action_file(path: str | os.PathLike) -> ActionFile:
     """Parse an action file; raises FileNotFoundError or ValueError naming the problem."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"action file not found: {path}")
+        raise ResourceNotFoundError(f"action file not found: {path}")
     try:
         doc = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from None
+        raise InvalidInputError(f"{path} is not valid JSON: {exc}") from None
     layout = None
     if isinstance(doc, list):
         chunks = [_as_chunk(doc, str(path))]
     elif isinstance(doc, dict):
         layout = doc.get("layout")
         if layout is not None and layout not in ("cosmos_ee_delta", "joint_pos"):
-            raise ValueError(f"{path}: unknown layout {layout!r}; valid: cosmos_ee_delta, joint_pos")
+            raise InvalidInputError(f"{path}: unknown layout {layout!r}; valid: cosmos_ee_delta, joint_pos")
         if "action_chunks" in doc:
             raw = doc["action_chunks"]
             if not isinstance(raw, list) or not raw:
-                raise ValueError(f"{path}: 'action_chunks' must be a non-empty list of chunks")
+                raise InvalidInputError(f"{path}: 'action_chunks' must be a non-empty list of chunks")
             chunks = [_as_chunk(c, f"{path} chunk {i}") for i, c in enumerate(raw)]
         elif "data" in doc:
             chunk = _as_chunk(doc["data"], str(path))
             shape = doc.get("shape")
             if shape is not None and list(chunk.shape) != list(shape):
-                raise ValueError(f"{path}: 'shape' says {shape} but 'data' is {list(chunk.shape)}")
+                raise InvalidInputError(f"{path}: 'shape' says {shape} but 'data' is {list(chunk.shape)}")
             chunks = [chunk]
         else:
-            raise ValueError(f"{path}: no 'data' or 'action_chunks' key; accepted forms: {FORMS}")
+            raise InvalidInputError(f"{path}: no 'data' or 'action_chunks' key; accepted forms: {FORMS}")
     else:
-        raise ValueError(f"{path}: unsupported JSON top level {type(doc).__name__}; accepted forms: {FORMS}")
+        raise InvalidInputError(f"{path}: unsupported JSON top level {type(doc).__name__}; accepted forms: {FORMS}")
     widths = {c.shape[1] for c in chunks}
     if len(widths) != 1:
-        raise ValueError(f"{path}: chunks have different widths {sorted(widths)}")
+        raise InvalidInputError(f"{path}: chunks have different widths {sorted(widths)}")
     return ActionFile(chunks, layout, path)

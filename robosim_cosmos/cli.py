@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
+from .errors import ConfigError, InvalidInputError, RobosimCosmosError
 from .policies.registry import SPEC_FORMS, parse_policy_args
+from .rollout.config import EXECUTIONS, ROBOTS_HELP
 
 
 def _parse_q(text: str) -> np.ndarray:
@@ -22,9 +24,9 @@ def _parse_q(text: str) -> np.ndarray:
     try:
         q = np.asarray(json.loads(text), dtype=np.float64)
     except (json.JSONDecodeError, TypeError, ValueError):
-        raise ValueError(f"--q-init must be 'droid_home' or a JSON list of 7 numbers, got {text!r}") from None
+        raise InvalidInputError(f"--q-init must be 'droid_home' or a JSON list of 7 numbers, got {text!r}") from None
     if q.shape != (7,) or not np.all(np.isfinite(q)):
-        raise ValueError(f"--q-init must hold 7 finite joint angles, got shape {q.shape}")
+        raise InvalidInputError(f"--q-init must hold 7 finite joint angles, got shape {q.shape}")
     return q
 
 
@@ -34,7 +36,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
     actions = load_action_file(args.action_file)
     if actions.layout not in (None, "cosmos_ee_delta"):
-        raise ValueError(f"{args.action_file}: decode takes cosmos_ee_delta chunks, file says {actions.layout!r}")
+        raise InvalidInputError(f"{args.action_file}: decode takes cosmos_ee_delta chunks, file says {actions.layout!r}")
     decoder = ChunkDecoder(args.embodiment, stats=args.stats, robot=args.robot)
     result = decoder.decode(actions.chunks[0], _parse_q(args.q_init))
     text = json.dumps(result.to_json_dict())
@@ -46,14 +48,15 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_rollout(args: argparse.Namespace) -> int:
-    from .rollout import rollout
+    from .rollout import RolloutConfig, rollout
 
-    result = rollout(
-        args.env, args.policy, episodes=args.episodes, seed=args.seed, out=args.out,
+    config = RolloutConfig(
+        env_id=args.env, policy=args.policy, episodes=args.episodes, seed=args.seed, out=args.out,
         open_loop_steps=args.open_loop_steps, instruction=args.instruction, video=not args.no_video,
         robot=args.robot, num_envs=args.num_envs, execution=args.execution, max_steps=args.max_steps,
         policy_kwargs=parse_policy_args(args.policy_arg),
     )
+    result = rollout(config)
     overall = result.summary["overall"]
     lo, hi = overall["ci95"]
     rate = overall["success_rate"]
@@ -84,7 +87,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     result = rollout("robosim_cosmos/DroidCubeInBowl-v0", "scripted", episodes=1, seed=0, out=out)
     line = [r for r in result.results if r["env_id"] == "robosim_cosmos/DroidCubeInBowl-v0" and r["episode"] == 0][-1]
     if line["error"]:
-        raise RuntimeError(f"demo episode failed: {line['error']}")
+        raise RobosimCosmosError(f"demo episode failed: {line['error']}")
     outcome = "success" if line["success"] else "failure"
     print(f"{line['instruction']!r}: {outcome} after {line['steps']} steps ({line['sim_seconds']:.1f} s simulated)")
     print(out / line["video"] if line["video"] else "(no video)")
@@ -95,7 +98,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .policies.registry import NEEDS_ENV, create_policy, spec_kind
 
     if spec_kind(args.policy) in NEEDS_ENV:
-        raise ValueError(
+        raise ConfigError(
             f"the {args.policy!r} policy reads privileged simulator state and cannot be served; "
             "serve replay:PATH or diffusers:PATH"
         )
@@ -136,9 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     ro.add_argument("--open-loop-steps", type=int, default=8, help="rows executed per chunk")
     ro.add_argument("--instruction", default=None, help="override the sampled instruction")
     ro.add_argument("--no-video", action="store_true", help="skip the mp4s")
-    ro.add_argument("--robot", default="embedded", help="embedded | menagerie | PATH to a Panda MJCF")
+    ro.add_argument("--robot", default="embedded", help=f"{ROBOTS_HELP} (a Panda MJCF)")
     ro.add_argument("--num-envs", type=int, default=1, help="worker processes (one env + policy each)")
-    ro.add_argument("--execution", default="native", choices=["native", "joint_position"],
+    ro.add_argument("--execution", default="native", choices=list(EXECUTIONS),
                     help="joint_position: decode cosmos chunks to joint targets and run the env in joint mode")
     ro.add_argument("--max-steps", type=int, default=None, help="override the env's time limit (steps)")
     ro.set_defaults(func=_cmd_rollout)
@@ -170,12 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"robosim-cosmos {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - one line, no traceback (ROBOSIM_COSMOS_DEBUG=1 shows it)
+    except RobosimCosmosError as exc:  # one line, no traceback (ROBOSIM_COSMOS_DEBUG=1 shows it)
         if os.environ.get("ROBOSIM_COSMOS_DEBUG"):
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
-        if not isinstance(exc, (ValueError, FileNotFoundError, ImportError)):
-            message = f"{type(exc).__name__}: {message}"
         print(f"robosim-cosmos {args.command}: error: {message}", file=sys.stderr)
         return 2
 

@@ -7,6 +7,8 @@ action normalization statistics, where the toolkit ships one.
 
 from __future__ import annotations
 
+from .errors import ConfigError, InvalidTypeError
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -84,10 +86,10 @@ def get_embodiment(name: str | Embodiment) -> Embodiment:
     if isinstance(name, Embodiment):
         return name
     if not isinstance(name, str):
-        raise TypeError(f"embodiment must be a name string, got {type(name).__name__}")
+        raise InvalidTypeError(f"embodiment must be a name string, got {type(name).__name__}")
     found = _BY_NAME.get(name.strip().lower())
     if found is None:
         valid = ", ".join(sorted(_BY_NAME))
         hint = " ('libero' has no action width in Cosmos3 and is not supported)" if name.lower() == "libero" else ""
-        raise ValueError(f"unknown embodiment {name!r}{hint}; valid names: {valid}")
+        raise ConfigError(f"unknown embodiment {name!r}{hint}; valid names: {valid}")
     return found

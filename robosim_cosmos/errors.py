@@ -1,10 +1,52 @@
-"""Project exception classes."""
+"""The project's exception tree.
+
+Every error robosim_cosmos raises on purpose derives from :class:`RobosimCosmosError`. The
+ones that replace a built-in also subclass it (``InvalidInputError`` is a ``ValueError``,
+``ResourceNotFoundError`` a ``FileNotFoundError``, ``MissingDependencyError`` an
+``ImportError``), so ``except ValueError`` in callers keeps working.
+"""
 
 from __future__ import annotations
 
 
 class RobosimCosmosError(Exception):
     """Base class for errors raised by robosim_cosmos."""
+
+
+class InvalidInputError(RobosimCosmosError, ValueError):
+    """An argument, observation or file content is malformed; the message says what is valid."""
+
+
+class InvalidTypeError(InvalidInputError, TypeError):
+    """An argument has the wrong type (also a ``TypeError``)."""
+
+
+class InvalidActionError(InvalidInputError):
+    """An action chunk or row cannot be executed (shape, NaN, out of range, unknown layout)."""
+
+
+class StatsError(InvalidInputError):
+    """Action normalization statistics are malformed or belong to another domain."""
+
+
+class ConfigError(InvalidInputError):
+    """A configuration value is invalid (unknown env id, robot, policy spec, rollout option)."""
+
+
+class ResourceNotFoundError(RobosimCosmosError, FileNotFoundError):
+    """A file, model or checkpoint the caller named does not exist."""
+
+
+class RenderingError(RobosimCosmosError, RuntimeError):
+    """No offscreen OpenGL context could be created; the message says which backend to install."""
+
+
+class PolicyError(RobosimCosmosError):
+    """A policy returned something unusable (wrong shape, NaN, unknown layout)."""
+
+
+class ServerStartError(RobosimCosmosError, OSError):
+    """A policy server could not start listening (port taken, bad host)."""
 
 
 class ProtocolError(RobosimCosmosError):
@@ -18,9 +60,5 @@ class ProtocolError(RobosimCosmosError):
         self.remote_traceback = remote_traceback
 
 
-class PolicyError(RobosimCosmosError):
-    """A policy returned something unusable (wrong shape, NaN, unknown layout)."""
-
-
-class MissingDependencyError(ImportError, RobosimCosmosError):
+class MissingDependencyError(RobosimCosmosError, ImportError):
     """An optional dependency is not installed; the message says how to install it."""

@@ -18,7 +18,7 @@ import pytest
 
 from robosim_cosmos.cli import main
 from robosim_cosmos.policies import create_policy
-from robosim_cosmos.policies.cosmos3_client import Cosmos3ServicePolicy
+from robosim_cosmos.service.client import Cosmos3ServicePolicy
 from robosim_cosmos.policies.replay import ReplayPolicy
 from robosim_cosmos.rollout import rollout
 from robosim_cosmos.rollout.video import no_prediction_panel
@@ -263,7 +263,8 @@ def test_rollout_over_cosmos3_shows_the_servers_predicted_video(tiny_policy, tmp
 
 
 def test_no_video_rollout_skips_the_pipelines_video_decode(tiny_checkpoint, tmp_path):
-    from robosim_cosmos.rollout.runner import RolloutConfig, build
+    from robosim_cosmos.rollout import RolloutConfig
+    from robosim_cosmos.rollout.build import build
 
     env, policy = build(RolloutConfig(REACH, f"diffusers:{tiny_checkpoint}", video=False, policy_kwargs=FAST))
     env.close()

@@ -14,7 +14,7 @@ import pytest
 
 import robosim_cosmos
 from robosim_cosmos.cli import main
-from robosim_cosmos.policies import ActionChunk
+from robosim_cosmos.policies import ActionChunk, Policy
 from robosim_cosmos.rollout import read_results, rollout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ def test_resume_after_interruption_and_crash(tmp_path):
         rollout(REACH, f"replay:{CHUNK}", episodes=3, seed=99, out=out, max_steps=SHORT, video=False)
 
 
-class NaNOnce:
+class NaNOnce(Policy):
     """Returns NaN in its first episode, valid chunks afterwards."""
 
     layout = "cosmos_ee_delta"

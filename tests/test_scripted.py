@@ -9,7 +9,7 @@ import pytest
 
 import robosim_cosmos  # noqa: F401  (registers the env ids)
 from robosim_cosmos.kinematics.normalization import load_stats
-from robosim_cosmos.policies.base import ActionChunk, Policy
+from robosim_cosmos.policy_api import ActionChunk, Policy
 from robosim_cosmos.policies.scripted import ScriptedPolicy
 
 ENV_IDS = {
@@ -109,9 +109,9 @@ def test_chunks_are_anchored_on_the_observed_pose() -> None:
     chunk = policy.get_actions(obs, info["instruction"])
     dec = u.decoder.decode(chunk.actions, obs["joint_position"])
     tcp_offset = np.array([0.0, 0.0, 0.1034, 1.0])
-    start = u.task_state()["tcp_pos"]
+    start = u.task_state().task.tcp_pos
     end = (dec.ee_poses[-1] @ tcp_offset)[:3]
-    target = u.task_state()["target_pos"]
+    target = u.task_state().task.target_pos
     assert np.linalg.norm(end - target) < np.linalg.norm(start - target) - 0.1
     np.testing.assert_allclose(dec.ee_poses[-1][:3, 2], [0, 0, -1], atol=1e-3)  # tool still down
 

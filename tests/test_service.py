@@ -25,8 +25,8 @@ from websockets.sync.client import connect as ws_connect
 from websockets.sync.server import serve as sync_serve
 
 from robosim_cosmos.errors import PolicyError, ProtocolError
-from robosim_cosmos.policies.base import ActionChunk, Policy
-from robosim_cosmos.policies.cosmos3_client import Cosmos3ServicePolicy, observation_to_request
+from robosim_cosmos.policy_api import ActionChunk, Policy
+from robosim_cosmos.service.client import Cosmos3ServicePolicy, observation_to_request
 from robosim_cosmos.service import PolicyServer, packb, request_to_observation, unpackb
 
 IMAGE_KEYS = ("exterior_image_1_left", "exterior_image_2_left", "wrist_image_left")
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # can tell its own reply from anybody else's.
 
 
-class EchoPolicy:
+class EchoPolicy(Policy):
     """actions[t] = joint_position + t/1000 (7 columns) and the gripper (column 8).
 
     With layout ``cosmos_ee_delta`` it answers [16, 10] in [-1, 1] and, when
@@ -46,12 +46,13 @@ class EchoPolicy:
     """
 
     embodiment = "droid"
+    predicts_video = True
 
     def __init__(self, layout: str = "joint_pos", fail_on: str | None = None) -> None:
         self.layout = layout
         self.chunk_size = 32 if layout == "joint_pos" else 16
         self.fail_on = fail_on
-        self.return_video = False
+        self.set_return_video(False)
         self.calls = 0
         self.in_call = threading.Event()
         self.release = threading.Event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from ..errors import ConfigError
 from .tasks import TASKS
 
 ENV_IDS: dict[str, str] = {
@@ -32,4 +33,4 @@ def task_of(env_id: str) -> str:
     try:
         return ENV_IDS[env_id]
     except KeyError:
-        raise ValueError(f"unknown env id {env_id!r}; valid: {sorted(ENV_IDS)}") from None
+        raise ConfigError(f"unknown env id {env_id!r}; valid: {sorted(ENV_IDS)}") from None

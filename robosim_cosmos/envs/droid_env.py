@@ -7,27 +7,100 @@ kinematics layer: de-normalize, compose on the previously commanded ``cosmos_ee`
 
 from __future__ import annotations
 
+import copy
 import os
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal, get_args
 
 import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import spaces
 
+from ..errors import ConfigError, InvalidActionError, InvalidInputError
 from ..kinematics import frames
 from ..kinematics.decode import ChunkDecoder
 from ..kinematics.gripper import droid_to_finger_opening, finger_opening_to_droid
 from ..kinematics.ik import pose_error
 from ..kinematics.normalization import ActionStats
+from ..kinematics.robot import site_pose
+from ..observations import CAMERAS, DEFAULT_CAMERA
 from .rendering import CameraRenderer
-from .scene import CAMERAS, CONTROL_HZ, PHYSICS_SUBSTEPS, build_scene
-from .tasks import Task, make_task
+from .scene import CONTROL_HZ, PHYSICS_SUBSTEPS, build_scene
+from .tasks import Task, TaskState, make_task
 
 ActionMode = Literal["joint_position", "cosmos"]
 ObsMode = Literal["rgb", "state"]
-ACTION_MODES: tuple[str, ...] = ("joint_position", "cosmos")
-OBS_MODES: tuple[str, ...] = ("rgb", "state")
+ACTION_MODES: tuple[ActionMode, ...] = get_args(ActionMode)
+OBS_MODES: tuple[ObsMode, ...] = get_args(ObsMode)
+
+
+@dataclass(frozen=True)
+class PrivilegedState:
+    """What a scripted expert may read: the robot as the env sees it and the task's facts.
+
+    ee_pose: [4, 4] observed ``cosmos_ee`` pose; joint_position: [7] rad; gripper_position:
+    DROID convention (0 open .. 1 closed); task: the task's own typed state.
+    """
+
+    task_name: str
+    instruction: str
+    ee_pose: np.ndarray
+    joint_position: np.ndarray
+    gripper_position: float
+    task: TaskState
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A chunk simulated on a copy of the state (the env itself is untouched).
+
+    frames: uint8 [n + 1, H, W, 3] from the requested camera (frame 0 = the start state),
+    or None without a camera; joint_positions: float64 [n, 7] observed after each step;
+    ee_poses: float64 [n, 4, 4] observed ``cosmos_ee`` pose after each step.
+    """
+
+    frames: np.ndarray | None
+    joint_positions: np.ndarray
+    ee_poses: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Command:
+    """What the controller holds between steps: the pose the next cosmos row composes on,
+    the last commanded joints and gripper, and the pose the arm is being driven to."""
+
+    anchor: np.ndarray
+    q: np.ndarray
+    gripper: float
+    target_pose: np.ndarray
+
+
+@dataclass(frozen=True)
+class _StepTargets:
+    command: _Command
+    ik_error: tuple[float, float]
+    clipped: int
+
+
+@dataclass
+class _ForecastMemo:
+    """The steps of the last forecast, for ``step`` to take instead of simulating them again.
+
+    Entry i holds the physics state before row i (``before[i]``, mj_getState), the row, the
+    controller's targets and the full data after it (``after[i]``), and the camera frame after it.
+    A step replays entry ``next`` only when state, command and action are bitwise the same, so
+    the env's course is exactly what simulating would give.
+    """
+
+    rows: np.ndarray
+    before: np.ndarray
+    start_command: _Command
+    targets: list[_StepTargets]
+    after: list[mujoco.MjData]
+    camera: str | None
+    frames: np.ndarray | None
+    next: int = 0
 
 
 class DroidEnv(gym.Env):
@@ -37,7 +110,9 @@ class DroidEnv(gym.Env):
     ``joint_position`` (Box(8): 7 joint targets in rad + gripper 0 open .. 1 closed) or
     ``cosmos`` (Box(10): a normalized ``[tx, ty, tz, r0..r5, grasp]`` row). obs_mode ``rgb``
     includes the three cameras (uint8 H×W×3), ``state`` drops them. ``instruction`` overrides
-    the sampled one. Privileged state for scripted policies: :meth:`task_state`.
+    the sampled one. Privileged state for scripted experts: :meth:`task_state`; a chunk
+    simulated ahead on a copy of the state: :meth:`forecast`. ``info["clipped_values"]``
+    counts the normalized values the decoder clipped into [−1, 1] this step.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(CONTROL_HZ)}
@@ -54,14 +129,14 @@ class DroidEnv(gym.Env):
         stats: ActionStats | str | os.PathLike | None = None,
     ) -> None:
         if action_mode not in ACTION_MODES:
-            raise ValueError(f"unknown action_mode {action_mode!r}; valid: {ACTION_MODES}")
+            raise ConfigError(f"unknown action_mode {action_mode!r}; valid: {ACTION_MODES}")
         if obs_mode not in OBS_MODES:
-            raise ValueError(f"unknown obs_mode {obs_mode!r}; valid: {OBS_MODES}")
+            raise ConfigError(f"unknown obs_mode {obs_mode!r}; valid: {OBS_MODES}")
         if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
+            raise ConfigError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
         h, w = (int(v) for v in image_size)
         if h < 16 or w < 16:
-            raise ValueError(f"image_size must be at least 16x16, got {image_size}")
+            raise ConfigError(f"image_size must be at least 16x16, got {image_size}")
         self.task: Task = make_task(task)
         self.action_mode, self.obs_mode, self.render_mode = action_mode, obs_mode, render_mode
         self.image_size = (h, w)
@@ -77,9 +152,14 @@ class DroidEnv(gym.Env):
         self._finger_qadr = np.array([m.jnt_qposadr[m.joint(j).id] for j in self.robot.finger_joints])
         self._arm_act = np.array([m.actuator(a).id for a in self.robot.arm_actuators])
         self._grip_act = m.actuator(self.robot.gripper_actuator).id
-        self._ee_site = m.site("cosmos_ee").id
-        self._flange_site = m.site("flange").id
+        self._ee_site = int(m.site("cosmos_ee").id)
+        self._flange_site = int(m.site("flange").id)
         self._renderer: CameraRenderer | None = None
+        self._scratch: list[mujoco.MjData] = []  # reusable copies for forecasts
+        self._memo: _ForecastMemo | None = None
+        self._frame_now: tuple[str, np.ndarray] | None = None  # the forecast's frame of this state
+        self._state_sig = mujoco.mjtState.mjSTATE_INTEGRATION
+        self._state_size = mujoco.mj_stateSize(self.model, self._state_sig)
 
         limits = frames.JOINT_LIMITS
         if action_mode == "joint_position":
@@ -105,25 +185,17 @@ class DroidEnv(gym.Env):
 
     # -- state helpers --------------------------------------------------------------
     def _reset_internal_state(self) -> None:
-        self._anchor = np.eye(4)
-        self._q_cmd = frames.DROID_HOME.copy()
-        self._gripper_cmd = 0.0
-        self._target_pose = np.eye(4)
-        self._steps = 0
+        home = frames.DROID_HOME.copy()
+        self._cmd = _Command(anchor=np.eye(4), q=home, gripper=0.0, target_pose=np.eye(4))
+        self._clipped_total = 0
 
-    def _site(self, site_id: int) -> np.ndarray:
-        T = np.eye(4)
-        T[:3, :3] = self.data.site_xmat[site_id].reshape(3, 3)
-        T[:3, 3] = self.data.site_xpos[site_id]
-        return T
-
-    def ee_pose(self) -> np.ndarray:
+    def ee_pose(self, data: mujoco.MjData | None = None) -> np.ndarray:
         """Observed ``cosmos_ee`` pose [4, 4] in the robot base (= world) frame."""
-        return self._site(self._ee_site)
+        return site_pose(self.model, self.data if data is None else data, self._ee_site)
 
-    def joint_positions(self) -> np.ndarray:
+    def joint_positions(self, data: mujoco.MjData | None = None) -> np.ndarray:
         """Observed arm joint angles [7], rad."""
-        return self.data.qpos[self._arm_qadr].copy()
+        return (self.data if data is None else data).qpos[self._arm_qadr].copy()
 
     def gripper_position(self) -> float:
         """Observed gripper, DROID convention (0 open .. 1 closed), from the finger opening."""
@@ -132,21 +204,79 @@ class DroidEnv(gym.Env):
 
     def reanchor(self) -> None:
         """Compose the next cosmos rows on the observed pose (start of every chunk)."""
-        self._anchor = self.ee_pose()
-        self._q_cmd = self.joint_positions()
+        self._cmd = replace(self._cmd, anchor=self.ee_pose(), q=self.joint_positions())
 
-    def task_state(self) -> dict:
-        """Privileged task state (object poses, goals) for scripted policies; not an observation."""
-        state = self.task.state(self.data)
-        state.update(ee_pose=self.ee_pose(), joint_position=self.joint_positions(),
-                     gripper_position=self.gripper_position(), instruction=self.instruction)
-        return state
+    def task_state(self) -> PrivilegedState:
+        """Privileged state (robot pose, task objects, goals) for scripted experts; not an observation."""
+        return PrivilegedState(
+            task_name=self.task.name, instruction=self.instruction, ee_pose=self.ee_pose(),
+            joint_position=self.joint_positions(), gripper_position=self.gripper_position(),
+            task=self.task.state(self.data),
+        )
+
+    def forecast(self, actions: np.ndarray, camera: str | None = DEFAULT_CAMERA,
+                 steps: int | None = None) -> Forecast:
+        """Simulate the first ``steps`` rows of ``actions`` [T, action dim] exactly as ``step``
+        would, on a copy of the physics and controller state, rendering ``camera`` after each.
+
+        Deterministic physics makes this the world the env shows if the same rows are stepped
+        next: a perfect predictor to score world models against. Stepping those rows then
+        reuses the forecast instead of simulating and rendering them a second time.
+        """
+        rows = np.asarray(actions, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1:] != self.action_space.shape:
+            raise InvalidActionError(
+                f"{self.action_mode} forecasts take rows [T, {self.action_space.shape[0]}], got {rows.shape}"
+            )
+        n = len(rows) if steps is None else max(0, min(int(steps), len(rows)))
+        if camera is not None and camera not in CAMERAS:
+            raise InvalidInputError(f"unknown camera {camera!r}; valid: {list(CAMERAS)}")
+        while len(self._scratch) < n + 1:
+            self._scratch.append(mujoco.MjData(self.model))
+        pool = self._scratch
+        mujoco.mj_copyData(pool[0], self.model, self.data)
+        before = np.empty((n, self._state_size))
+        cmd, targets = self._cmd, []
+        renders = [self.render_camera(camera, data=pool[0])] if camera is not None else []
+        qs, poses = np.empty((n, 7)), np.empty((n, 4, 4))
+        for i in range(n):
+            mujoco.mj_getState(self.model, pool[i], before[i], self._state_sig)
+            step = self._targets(self._check_action(rows[i]), cmd)
+            targets.append(step)
+            cmd = step.command
+            mujoco.mj_copyData(pool[i + 1], self.model, pool[i])
+            self._actuate(pool[i + 1], cmd)
+            qs[i], poses[i] = self.joint_positions(pool[i + 1]), self.ee_pose(pool[i + 1])
+            if camera is not None:
+                renders.append(self.render_camera(camera, data=pool[i + 1]))
+        frames = np.stack(renders) if renders else None
+        self._memo = _ForecastMemo(rows[:n].copy(), before, self._cmd, targets, pool[1 : n + 1], camera, frames)
+        return Forecast(frames, qs, poses)
+
+    def _replay(self, action: np.ndarray) -> _StepTargets | None:
+        """The forecast's result for this step, when state, command and action match it exactly."""
+        memo = self._memo
+        if memo is None or memo.next >= len(memo.targets):
+            return None
+        i = memo.next
+        expected_cmd = memo.start_command if i == 0 else memo.targets[i - 1].command
+        state = np.empty(self._state_size)
+        mujoco.mj_getState(self.model, self.data, state, self._state_sig)
+        if not (self._cmd is expected_cmd and np.array_equal(action, memo.rows[i])
+                and np.array_equal(state, memo.before[i])):
+            return None
+        mujoco.mj_copyData(self.data, self.model, memo.after[i])
+        memo.next += 1
+        if memo.frames is not None and memo.camera is not None:
+            self._frame_now = (memo.camera, memo.frames[i + 1])
+        return memo.targets[i]
 
     # -- gym API ----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)
+        self._memo, self._frame_now = None, None
         d.qpos[self._arm_qadr] = frames.DROID_HOME
         d.qpos[self._finger_qadr] = droid_to_finger_opening(0.0)  # open
         instruction = self.task.reset(d, self.np_random)
@@ -156,53 +286,67 @@ class DroidEnv(gym.Env):
         mujoco.mj_forward(m, d)
         self._reset_internal_state()
         self.reanchor()
-        self._target_pose = self._anchor.copy()
-        return self._observation(), self._info(ik=(0.0, 0.0), tracking=(0.0, 0.0))
+        self._cmd = replace(self._cmd, target_pose=self._cmd.anchor.copy())
+        return self._observation(), self._info(ik=(0.0, 0.0), tracking=(0.0, 0.0), clipped=0)
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float64)
-        if action.shape != self.action_space.shape:
-            raise ValueError(f"{self.action_mode} actions have shape {self.action_space.shape}, got {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action contains NaN or inf: {action}")
-        ik_err = (0.0, 0.0)
-        if self.action_mode == "joint_position":
-            q_target, gripper = self._joint_targets(action)
-            self._target_pose = self.decoder.anchor_pose(q_target)
-        else:
-            q_target, gripper, ik_err = self._cosmos_targets(action)
-        self._q_cmd, self._gripper_cmd = q_target, gripper
-        self.data.ctrl[self._arm_act] = q_target
-        self.data.ctrl[self._grip_act] = self.robot.gripper_ctrl(gripper)
-        mujoco.mj_step(self.model, self.data, nstep=PHYSICS_SUBSTEPS)
-        self._steps += 1
-        p, r = pose_error(self.ee_pose(), self._target_pose)
-        tracking = (p * 1e3, float(np.rad2deg(r)))
-        info = self._info(ik=ik_err, tracking=tracking)
+        action = self._check_action(action)
+        self._frame_now = None
+        targets = self._replay(action)
+        if targets is None:
+            self._memo = None
+            targets = self._targets(action, self._cmd)
+            self._actuate(self.data, targets.command)
+        self._cmd = targets.command
+        self._clipped_total += targets.clipped
+        p, r = pose_error(self.ee_pose(), self._cmd.target_pose)
+        info = self._info(ik=targets.ik_error, tracking=(p * 1e3, float(np.rad2deg(r))), clipped=targets.clipped)
         success = info["is_success"]
         return self._observation(), float(success), success, False, info
+
+    def _check_action(self, action: Any) -> np.ndarray:
+        action = np.asarray(action, dtype=np.float64)
+        if action.shape != self.action_space.shape:
+            raise InvalidActionError(
+                f"{self.action_mode} actions have shape {self.action_space.shape}, got {action.shape}"
+            )
+        if not np.all(np.isfinite(action)):
+            raise InvalidActionError(f"action contains NaN or inf: {action}")
+        return action
+
+    def _targets(self, action: np.ndarray, cmd: _Command) -> _StepTargets:
+        """The controller's next command for one checked action row (pure: ``cmd`` is not changed)."""
+        if self.action_mode == "joint_position":
+            q, gripper = self._joint_targets(action)
+            pose = self.decoder.anchor_pose(q)
+            return _StepTargets(replace(cmd, q=q, gripper=gripper, target_pose=pose), (0.0, 0.0), 0)
+        # One row through the shared decoder, composed on the previously commanded pose.
+        out = self.decoder.decode(action[None], cmd.q, anchor=cmd.anchor)
+        pose = out.ee_poses[0]
+        ik = (float(out.ik.position_error_mm[0]), float(out.ik.rotation_error_deg[0]))
+        command = _Command(anchor=pose, q=out.joint_positions[0], gripper=float(out.gripper[0]), target_pose=pose)
+        return _StepTargets(command, ik, out.clipped)
+
+    def _actuate(self, data: mujoco.MjData, cmd: _Command) -> None:
+        """Send the command to the servos and advance physics by one control step."""
+        data.ctrl[self._arm_act] = cmd.q
+        data.ctrl[self._grip_act] = self.robot.gripper_ctrl(cmd.gripper)
+        mujoco.mj_step(self.model, data, nstep=PHYSICS_SUBSTEPS)
 
     def _joint_targets(self, action: np.ndarray) -> tuple[np.ndarray, float]:
         low, high = self.action_space.low.astype(np.float64), self.action_space.high.astype(np.float64)
         outside = (action < low - 1e-6) | (action > high + 1e-6)
         if outside.any():
             i = int(np.flatnonzero(outside)[0])
-            raise ValueError(
+            raise InvalidActionError(
                 f"joint_position action {i} = {action[i]:.4f} is outside [{low[i]:.4f}, {high[i]:.4f}] "
                 "(joints 0-6: Franka limits in rad; 7: gripper 0 open .. 1 closed)"
             )
         action = np.clip(action, low, high)  # only float32 rounding remains here
         return action[:7].copy(), float(action[7])
 
-    def _cosmos_targets(self, action: np.ndarray) -> tuple[np.ndarray, float, tuple[float, float]]:
-        # One row through the shared decoder, composed on the previously commanded pose.
-        out = self.decoder.decode(action[None], self._q_cmd, anchor=self._anchor)
-        self._anchor = self._target_pose = out.ee_poses[0]
-        ik = (float(out.ik.position_error_mm[0]), float(out.ik.rotation_error_deg[0]))
-        return out.joint_positions[0], float(out.gripper[0]), ik
-
     def _observation(self) -> dict[str, np.ndarray]:
-        flange = self._site(self._flange_site)
+        flange = site_pose(self.model, self.data, self._flange_site)
         cart = np.concatenate([flange[:3, 3], frames.matrix_to_euler_xyz(flange[:3, :3])])
         obs: dict[str, np.ndarray] = {
             "joint_position": self.joint_positions(),
@@ -214,7 +358,7 @@ class DroidEnv(gym.Env):
                 obs[cam] = self.render_camera(cam)
         return obs
 
-    def _info(self, ik: tuple[float, float], tracking: tuple[float, float]) -> dict[str, Any]:
+    def _info(self, ik: tuple[float, float], tracking: tuple[float, float], clipped: int) -> dict[str, Any]:
         return {
             "is_success": bool(self.task.is_success(self.data)),
             "instruction": self.instruction,
@@ -223,8 +367,10 @@ class DroidEnv(gym.Env):
             "ik_rotation_error_deg": ik[1],
             "tracking_position_error_mm": tracking[0],
             "tracking_rotation_error_deg": tracking[1],
-            "commanded_joint_position": self._q_cmd.copy(),
-            "commanded_gripper": self._gripper_cmd,
+            "commanded_joint_position": self._cmd.q.copy(),
+            "commanded_gripper": self._cmd.gripper,
+            "clipped_values": clipped,
+            "clipped_values_total": self._clipped_total,
             "sim_time": float(self.data.time),
         }
 
@@ -232,7 +378,9 @@ class DroidEnv(gym.Env):
     def render_camera(self, camera: str, data: mujoco.MjData | None = None) -> np.ndarray:
         """One camera image uint8 [H, W, 3] (``data`` lets callers render a copied state)."""
         if camera not in CAMERAS:
-            raise ValueError(f"unknown camera {camera!r}; valid: {CAMERAS}")
+            raise InvalidInputError(f"unknown camera {camera!r}; valid: {list(CAMERAS)}")
+        if data is None and self._frame_now is not None and self._frame_now[0] == camera:
+            return self._frame_now[1].copy()  # rendered by the forecast from this very state
         if self._renderer is None:
             self._renderer = CameraRenderer(self.model, *self.image_size)
         return self._renderer.render(self.data if data is None else data, camera)

@@ -8,6 +8,7 @@ import mujoco
 import numpy as np
 
 from .._gl import GL_HINT, ensure_offscreen_context
+from ..errors import RenderingError
 
 
 class CameraRenderer:
@@ -25,7 +26,7 @@ class CameraRenderer:
                 self._renderer = mujoco.Renderer(self.model, self.height, self.width)
             except Exception as exc:  # GL failures surface as many different types
                 backend = os.environ.get("MUJOCO_GL", "<unset>")
-                raise RuntimeError(
+                raise RenderingError(
                     f"cannot create an offscreen OpenGL context (MUJOCO_GL={backend}): {exc}; {GL_HINT}"
                 ) from exc
         return self._renderer

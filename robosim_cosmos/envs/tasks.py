@@ -8,6 +8,8 @@ physics state, and ``state`` exposes privileged information for scripted policie
 
 from __future__ import annotations
 
+from ..errors import ConfigError
+
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,6 +34,47 @@ BOWL_COLOURS: dict[str, tuple[float, float, float]] = {
     "pink": (0.9, 0.55, 0.65),
     "teal": (0.1, 0.55, 0.55),
 }
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """Privileged task facts in the world (= robot base) frame, metres; not an observation."""
+
+    tcp_pos: np.ndarray
+    """[3] point between the fingertips."""
+
+
+@dataclass(frozen=True)
+class ReachState(TaskState):
+    target_pos: np.ndarray
+    """[3] centre of the target ball."""
+
+
+@dataclass(frozen=True)
+class CubeState(TaskState):
+    cube_pos: np.ndarray
+    """[3] cube centre."""
+    cube_rot: np.ndarray
+    """[3, 3] cube orientation."""
+    cube_half_size: float
+    cube_colour: str
+    cube_start: np.ndarray
+    """[3] cube centre at reset."""
+
+
+@dataclass(frozen=True)
+class CubeInBowlState(CubeState):
+    bowl_pos: np.ndarray
+    """[3] bowl base centre."""
+    bowl_inner_radius: float
+    bowl_colour: str
+
+
+@dataclass(frozen=True)
+class PushCubeState(CubeState):
+    goal_pos: np.ndarray
+    """[3] centre of the goal square on the table."""
+    goal_half_size: float
 
 
 def _uniform_xy(rng: np.random.Generator, margin: float = 0.0) -> np.ndarray:
@@ -66,9 +109,12 @@ class Task:
     def is_success(self, data: mujoco.MjData) -> bool:
         raise NotImplementedError
 
-    def state(self, data: mujoco.MjData) -> dict:
-        """Privileged task state (world frame = robot base frame), JSON-friendly numpy arrays."""
-        return {"tcp_pos": data.site_xpos[self._tcp].copy()}
+    def state(self, data: mujoco.MjData) -> TaskState:
+        """Privileged task state (world frame = robot base frame)."""
+        return TaskState(tcp_pos=self._tcp_pos(data))
+
+    def _tcp_pos(self, data: mujoco.MjData) -> np.ndarray:
+        return data.site_xpos[self._tcp].copy()
 
     # helpers ---------------------------------------------------------------
     def _pick_instruction(self, rng: np.random.Generator, **words: str) -> str:
@@ -115,11 +161,14 @@ class _CubeTask(Task):
         """(position [3], rotation matrix [3, 3]) of the cube."""
         return data.xpos[self._cube_body].copy(), data.xmat[self._cube_body].reshape(3, 3).copy()
 
-    def state(self, data: mujoco.MjData) -> dict:
+    def _cube_fields(self, data: mujoco.MjData) -> dict[str, object]:
         pos, rot = self.cube_pose(data)
-        return {**super().state(data), "cube_pos": pos, "cube_rot": rot,
+        return {"tcp_pos": self._tcp_pos(data), "cube_pos": pos, "cube_rot": rot,
                 "cube_half_size": CUBE_HALF, "cube_colour": self.cube_colour,
                 "cube_start": self._cube_start.copy()}
+
+    def state(self, data: mujoco.MjData) -> CubeState:
+        return CubeState(**self._cube_fields(data))  # type: ignore[arg-type]
 
 
 class Reach(Task):
@@ -148,8 +197,8 @@ class Reach(Task):
     def is_success(self, data: mujoco.MjData) -> bool:
         return bool(np.linalg.norm(data.site_xpos[self._tcp] - self.target(data)) <= self.success_radius)
 
-    def state(self, data: mujoco.MjData) -> dict:
-        return {**super().state(data), "target_pos": self.target(data)}
+    def state(self, data: mujoco.MjData) -> ReachState:
+        return ReachState(tcp_pos=self._tcp_pos(data), target_pos=self.target(data))
 
 
 class LiftCube(_CubeTask):
@@ -213,9 +262,9 @@ class CubeInBowl(_CubeTask):
         released = not any(self._fingers_touching(data, self._cube_geom))
         return bool(inside and low and released)
 
-    def state(self, data: mujoco.MjData) -> dict:
-        return {**super().state(data), "bowl_pos": self.bowl_pos(data),
-                "bowl_inner_radius": self.bowl_inner_radius, "bowl_colour": self.bowl_colour}
+    def state(self, data: mujoco.MjData) -> CubeInBowlState:
+        return CubeInBowlState(**self._cube_fields(data), bowl_pos=self.bowl_pos(data),  # type: ignore[arg-type]
+                               bowl_inner_radius=self.bowl_inner_radius, bowl_colour=self.bowl_colour)
 
 
 class PushCube(_CubeTask):
@@ -252,8 +301,9 @@ class PushCube(_CubeTask):
         d = np.abs(cube[:2] - self.goal_pos(data)[:2])
         return bool(np.all(d <= self.goal_half) and cube[2] <= CUBE_HALF + 0.01)
 
-    def state(self, data: mujoco.MjData) -> dict:
-        return {**super().state(data), "goal_pos": self.goal_pos(data), "goal_half_size": self.goal_half}
+    def state(self, data: mujoco.MjData) -> PushCubeState:
+        return PushCubeState(**self._cube_fields(data), goal_pos=self.goal_pos(data),  # type: ignore[arg-type]
+                             goal_half_size=self.goal_half)
 
 
 TASKS: dict[str, type[Task]] = {t.name: t for t in (Reach, LiftCube, CubeInBowl, PushCube)}
@@ -264,4 +314,4 @@ def make_task(name: str) -> Task:
     try:
         return TASKS[name]()
     except KeyError:
-        raise ValueError(f"unknown task {name!r}; valid: {sorted(TASKS)}") from None
+        raise ConfigError(f"unknown task {name!r}; valid: {sorted(TASKS)}") from None

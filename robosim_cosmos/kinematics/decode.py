@@ -14,6 +14,7 @@ from functools import lru_cache
 import mujoco
 import numpy as np
 
+from ..errors import InvalidInputError
 from ..embodiments import EE_DELTA_COLUMNS, Embodiment, get_embodiment
 from .deltas import decode_backward_framewise
 from .gripper import grasp_to_droid
@@ -26,18 +27,18 @@ def validate_chunk(actions: np.ndarray, width: int, name: str = "action chunk") 
     """Check an action chunk is a finite float array [T, width] with T >= 1; returns float64."""
     arr = np.asarray(actions)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+        raise InvalidInputError(f"{name} must be numeric, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D [T, {width}], got shape {arr.shape}")
+        raise InvalidInputError(f"{name} must be 2-D [T, {width}], got shape {arr.shape}")
     if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty (T = 0 rows)")
+        raise InvalidInputError(f"{name} is empty (T = 0 rows)")
     if arr.shape[1] != width:
-        raise ValueError(f"{name} rows must have {width} columns, got {arr.shape[1]}")
+        raise InvalidInputError(f"{name} rows must have {width} columns, got {arr.shape[1]}")
     bad = ~np.isfinite(arr)
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise ValueError(f"{name} contains NaN or inf (first at row {r}, column {c})")
+        raise InvalidInputError(f"{name} contains NaN or inf (first at row {r}, column {c})")
     return arr
 
 
@@ -101,15 +102,15 @@ class ChunkDecoder:
     ) -> None:
         self.embodiment = get_embodiment(embodiment)
         if self.embodiment.columns != EE_DELTA_COLUMNS:
-            raise ValueError(
+            raise InvalidInputError(
                 f"embodiment {self.embodiment.name!r} is not an end-effector delta layout "
                 f"({self.embodiment.raw_dim} columns); decodable: 10-column [tx, ty, tz, r0..r5, grasp]"
             )
         if isinstance(stats, ActionStats):
             if stats.width != self.embodiment.raw_dim:
-                raise ValueError(f"stats width {stats.width} != {self.embodiment.raw_dim} for {self.embodiment.name!r}")
+                raise InvalidInputError(f"stats width {stats.width} != {self.embodiment.raw_dim} for {self.embodiment.name!r}")
             if stats.domain_name and stats.domain_name != self.embodiment.domain_name:
-                raise ValueError(
+                raise InvalidInputError(
                     f"stats belong to domain {stats.domain_name!r}, not {self.embodiment.domain_name!r}"
                 )
             self.stats = stats
@@ -149,7 +150,7 @@ class ChunkDecoder:
         raw, clipped = self.denormalize(actions)
         q_current = np.asarray(q_current, dtype=np.float64)
         if q_current.shape != (7,) or not np.all(np.isfinite(q_current)):
-            raise ValueError(f"q_current must be 7 finite joint angles, got {q_current!r}")
+            raise InvalidInputError(f"q_current must be 7 finite joint angles, got {q_current!r}")
         if anchor is None:
             anchor = self.anchor_pose(q_current)
         targets = self.poses(raw, np.asarray(anchor, dtype=np.float64))

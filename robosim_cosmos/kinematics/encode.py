@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InvalidInputError
 from .deltas import encode_backward_framewise
 from .gripper import droid_to_grasp
 from .normalization import ActionStats
@@ -22,7 +23,7 @@ def encode_ee_chunk(poses: np.ndarray, gripper_droid: np.ndarray, stats: ActionS
     deltas = encode_backward_framewise(poses)
     gripper_droid = np.asarray(gripper_droid, dtype=np.float64)
     if gripper_droid.shape != (deltas.shape[0],):
-        raise ValueError(f"gripper must have shape ({deltas.shape[0]},), got {gripper_droid.shape}")
+        raise InvalidInputError(f"gripper must have shape ({deltas.shape[0]},), got {gripper_droid.shape}")
     raw = np.concatenate([deltas, droid_to_grasp(gripper_droid)[:, None]], axis=1)
     bounds = stats.bounds()
     if bounds is not None:
@@ -31,7 +32,7 @@ def encode_ee_chunk(poses: np.ndarray, gripper_droid: np.ndarray, stats: ActionS
         outside = (raw < lo - 1e-9 * span) | (raw > hi + 1e-9 * span)
         if outside.any():
             r, c = np.argwhere(outside)[0]
-            raise ValueError(
+            raise InvalidInputError(
                 f"step {r} column {c} = {raw[r, c]:.6g} lies outside the stats range "
                 f"[{lo[c]:.6g}, {hi[c]:.6g}]; split the motion into smaller steps"
             )

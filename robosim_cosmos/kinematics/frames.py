@@ -11,6 +11,8 @@ Every frame offset used anywhere in the project is defined here once:
 
 from __future__ import annotations
 
+from ..errors import InvalidInputError
+
 import numpy as np
 
 
@@ -93,7 +95,7 @@ def dh_forward_kinematics(q: np.ndarray) -> np.ndarray:
     """Flange pose [4, 4] in the robot base frame for joint angles q [7] (reference FK)."""
     q = np.asarray(q, dtype=np.float64)
     if q.shape != (7,):
-        raise ValueError(f"q must have shape (7,), got {q.shape}")
+        raise InvalidInputError(f"q must have shape (7,), got {q.shape}")
     T = np.eye(4)
     for (a, d, alpha), theta in zip(DH_PARAMS, q):
         T = T @ dh_link_transform(a, d, alpha, theta)

@@ -10,6 +10,8 @@ never an exception in the middle of a chunk.
 
 from __future__ import annotations
 
+from ..errors import InvalidInputError
+
 from dataclasses import dataclass
 
 import math
@@ -19,7 +21,7 @@ import mink
 import mujoco
 import numpy as np
 
-
+from .robot import site_pose
 
 @dataclass(frozen=True)
 class IKSettings:
@@ -42,11 +44,11 @@ class IKSettings:
 
     def __post_init__(self) -> None:
         if self.max_iterations < 1:
-            raise ValueError(f"max_iterations must be >= 1, got {self.max_iterations}")
+            raise InvalidInputError(f"max_iterations must be >= 1, got {self.max_iterations}")
         if self.position_tolerance_m <= 0 or self.rotation_tolerance_deg <= 0:
-            raise ValueError("IK tolerances must be positive")
+            raise InvalidInputError("IK tolerances must be positive")
         if self.posture_target not in ("warm_start", "seed"):
-            raise ValueError(
+            raise InvalidInputError(
                 f"posture_target must be 'warm_start' or 'seed', got {self.posture_target!r}"
             )
 
@@ -117,13 +119,13 @@ class IKSolver:
         self.site = site
         self._site_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, site)
         if self._site_id < 0:
-            raise ValueError(f"site {site!r} not found in the IK model")
+            raise InvalidInputError(f"site {site!r} not found in the IK model")
         ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j) for j in arm_joints]
         if any(i < 0 for i in ids):
             missing = [j for j, i in zip(arm_joints, ids) if i < 0]
-            raise ValueError(f"joints {missing} not found in the IK model")
+            raise InvalidInputError(f"joints {missing} not found in the IK model")
         if any(model.jnt_type[i] != mujoco.mjtJoint.mjJNT_HINGE for i in ids):
-            raise ValueError("IK arm joints must all be hinge joints")
+            raise InvalidInputError("IK arm joints must all be hinge joints")
         self.arm_joints = tuple(arm_joints)
         self._qadr = np.array([model.jnt_qposadr[i] for i in ids])
         self._dofadr = np.array([model.jnt_dofadr[i] for i in ids])
@@ -149,17 +151,10 @@ class IKSolver:
     def _check_q(self, q: np.ndarray, name: str) -> np.ndarray:
         q = np.asarray(q, dtype=np.float64)
         if q.shape != (self.nq,):
-            raise ValueError(f"{name} must have shape ({self.nq},), got {q.shape}")
+            raise InvalidInputError(f"{name} must have shape ({self.nq},), got {q.shape}")
         if not np.all(np.isfinite(q)):
-            raise ValueError(f"{name} contains NaN or inf")
+            raise InvalidInputError(f"{name} contains NaN or inf")
         return q
-
-    def _site_pose(self) -> np.ndarray:
-        data = self.configuration.data
-        T = np.eye(4)
-        T[:3, :3] = data.site_xmat[self._site_id].reshape(3, 3)
-        T[:3, 3] = data.site_xpos[self._site_id]
-        return T
 
     def forward(self, q: np.ndarray) -> np.ndarray:
         """Pose [4, 4] of the IK site for arm joint angles q [7]."""
@@ -167,7 +162,7 @@ class IKSolver:
         full = self._q.copy()
         full[self._qadr] = q
         self.configuration.update(full)
-        return self._site_pose()
+        return site_pose(self.model, self.configuration.data, self._site_id)
 
     def _errors(self, p_target: np.ndarray, R_target: np.ndarray) -> tuple[float, float]:
         """(position error m, cos of rotation error) at the current configuration."""
@@ -184,9 +179,9 @@ class IKSolver:
         """
         targets = np.asarray(targets, dtype=np.float64)
         if targets.ndim != 3 or targets.shape[1:] != (4, 4):
-            raise ValueError(f"targets must have shape [T, 4, 4], got {targets.shape}")
+            raise InvalidInputError(f"targets must have shape [T, 4, 4], got {targets.shape}")
         if not np.all(np.isfinite(targets)):
-            raise ValueError("targets contain NaN or inf")
+            raise InvalidInputError("targets contain NaN or inf")
         q_seed = self._check_q(q_seed, "q_seed")
         lo, hi = self._limits[:, 0], self._limits[:, 1]
         full = self._q.copy()

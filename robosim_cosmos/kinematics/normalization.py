@@ -21,6 +21,7 @@ from typing import Literal, Mapping
 
 import numpy as np
 
+from ..errors import ResourceNotFoundError, StatsError
 from .._resources import stats_dir
 from ..embodiments import Embodiment, get_embodiment
 
@@ -52,7 +53,7 @@ class ActionStats:
 
     def __post_init__(self) -> None:
         if self.kind not in _REQUIRED:
-            raise ValueError(
+            raise StatsError(
                 f"unknown normalization kind {self.kind!r}; valid: {', '.join(NORMALIZATION_KINDS)}"
             )
         where = f" in {self.source}" if self.source else ""
@@ -60,25 +61,25 @@ class ActionStats:
         for key, value in self.values.items():
             arr = np.asarray(value, dtype=np.float64)
             if arr.ndim != 1 or arr.size == 0:
-                raise ValueError(f"stats {key!r}{where} must be a non-empty list, got shape {arr.shape}")
+                raise StatsError(f"stats {key!r}{where} must be a non-empty list, got shape {arr.shape}")
             if not np.all(np.isfinite(arr)):
-                raise ValueError(f"stats {key!r}{where} contains NaN or inf at columns "
+                raise StatsError(f"stats {key!r}{where} contains NaN or inf at columns "
                                  f"{np.flatnonzero(~np.isfinite(arr)).tolist()}")
             clean[key] = arr
         missing = [k for k in _REQUIRED[self.kind] if k not in clean]
         if missing:
-            raise ValueError(f"{self.kind} normalization needs stats {missing}{where}")
+            raise StatsError(f"{self.kind} normalization needs stats {missing}{where}")
         widths = {k: v.size for k, v in clean.items()}
         if len(set(widths.values())) != 1:
-            raise ValueError(f"stats{where} have inconsistent widths: {widths}")
+            raise StatsError(f"stats{where} have inconsistent widths: {widths}")
         for lo, hi in (("q01", "q99"), ("min", "max")):
             if lo in clean and hi in clean and np.any(clean[hi] < clean[lo]):
                 cols = np.flatnonzero(clean[hi] < clean[lo]).tolist()
-                raise ValueError(f"stats{where}: {hi} < {lo} at columns {cols}")
+                raise StatsError(f"stats{where}: {hi} < {lo} at columns {cols}")
         if "std" in clean and np.any(clean["std"] < 0):
-            raise ValueError(f"stats{where}: negative std")
+            raise StatsError(f"stats{where}: negative std")
         if self.columns is not None and len(self.columns) != self.width_of(clean):
-            raise ValueError(f"stats{where}: {len(self.columns)} column names for width {self.width_of(clean)}")
+            raise StatsError(f"stats{where}: {len(self.columns)} column names for width {self.width_of(clean)}")
         object.__setattr__(self, "values", clean)
 
     @staticmethod
@@ -107,9 +108,9 @@ class ActionStats:
     def _check(self, x: np.ndarray, name: str) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim == 0 or x.shape[-1] != self.width:
-            raise ValueError(f"{name} must have shape [..., {self.width}], got {x.shape}")
+            raise StatsError(f"{name} must have shape [..., {self.width}], got {x.shape}")
         if not np.all(np.isfinite(x)):
-            raise ValueError(f"{name} contains NaN or inf")
+            raise StatsError(f"{name} contains NaN or inf")
         return x
 
     def normalize(self, raw: np.ndarray) -> np.ndarray:
@@ -147,9 +148,9 @@ def compute_stats(
     """Statistics (q01, q99, min, max, mean, std) of raw actions [N, D] for your own data."""
     raw = np.asarray(raw_actions, dtype=np.float64)
     if raw.ndim != 2 or raw.shape[0] == 0 or raw.shape[1] == 0:
-        raise ValueError(f"raw_actions must have shape [N, D] with N, D >= 1, got {raw.shape}")
+        raise StatsError(f"raw_actions must have shape [N, D] with N, D >= 1, got {raw.shape}")
     if not np.all(np.isfinite(raw)):
-        raise ValueError("raw_actions contain NaN or inf")
+        raise StatsError("raw_actions contain NaN or inf")
     values = {
         "q01": np.quantile(raw, 0.01, axis=0),
         "q99": np.quantile(raw, 0.99, axis=0),
@@ -170,24 +171,24 @@ def save_stats(stats: ActionStats, path: str | os.PathLike) -> Path:
 
 def _parse(doc: object, source: str) -> ActionStats:
     if not isinstance(doc, dict):
-        raise ValueError(f"stats file {source} must hold a JSON object")
+        raise StatsError(f"stats file {source} must hold a JSON object")
     body = doc.get("action", doc) if isinstance(doc.get("action"), dict) else doc
     kind = body.get("normalization", doc.get("normalization", "quantile"))
     if kind not in _REQUIRED:
-        raise ValueError(
+        raise StatsError(
             f"stats file {source}: unknown normalization {kind!r}; valid: {', '.join(NORMALIZATION_KINDS)}"
         )
     table = body.get("global_raw", {}) if kind == "quantile_rot" else body
     if not isinstance(table, dict):
-        raise ValueError(f"stats file {source}: 'global_raw' must be an object")
+        raise StatsError(f"stats file {source}: 'global_raw' must be an object")
     values = {k: table[k] for k in _STAT_KEYS if k in table}
     for key, value in values.items():
         if not isinstance(value, list) or not all(
             isinstance(x, (int, float)) and not isinstance(x, bool) for x in value
         ):
-            raise ValueError(f"stats file {source}: {key!r} must be a list of numbers")
+            raise StatsError(f"stats file {source}: {key!r} must be a list of numbers")
         if any(isinstance(x, float) and not math.isfinite(x) for x in value):
-            raise ValueError(f"stats file {source}: {key!r} contains NaN or inf")
+            raise StatsError(f"stats file {source}: {key!r} contains NaN or inf")
     columns = body.get("columns", doc.get("columns"))
     return ActionStats(
         kind=kind,
@@ -216,9 +217,9 @@ def load_stats(
     emb = get_embodiment(embodiment) if embodiment is not None else None
     if domain_or_path is None:
         if emb is None:
-            raise ValueError("give a stats domain/path or an embodiment")
+            raise StatsError("give a stats domain/path or an embodiment")
         if emb.stats is None:
-            raise ValueError(
+            raise StatsError(
                 f"no stats file ships for embodiment {emb.name!r} ({emb.domain_name}); "
                 f"pass a stats JSON path (build one with compute_stats); shipped: {available_stats()}"
             )
@@ -233,25 +234,25 @@ def load_stats(
             pass
         path = stats_dir() / f"{name}.json"
         if not path.is_file():
-            raise ValueError(
+            raise StatsError(
                 f"no shipped stats for {text!r}; shipped domains: {available_stats()}, "
                 "or pass a path to a stats JSON file"
             )
     if not path.is_file():
-        raise FileNotFoundError(f"stats file not found: {path}")
+        raise ResourceNotFoundError(f"stats file not found: {path}")
     try:
         doc = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"stats file {path} is not valid JSON: {exc}") from exc
+        raise StatsError(f"stats file {path} is not valid JSON: {exc}") from exc
     stats = _parse(doc, str(path))
     if emb is not None:
         if stats.width != emb.raw_dim:
-            raise ValueError(
+            raise StatsError(
                 f"stats {path} have width {stats.width} but embodiment {emb.name!r} "
                 f"needs {emb.raw_dim} columns"
             )
         if stats.domain_name and stats.domain_name != emb.domain_name:
-            raise ValueError(
+            raise StatsError(
                 f"stats {path} belong to domain {stats.domain_name!r}, not {emb.domain_name!r} "
                 f"(embodiment {emb.name!r}); stats of one domain never substitute for another's"
             )

@@ -13,6 +13,8 @@ compensation for every robot body (it must be set at compile time).
 
 from __future__ import annotations
 
+from ..errors import ConfigError, ResourceNotFoundError
+
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +88,7 @@ def _panda_xml_in(path: Path) -> Path:
     for candidate in (path / MENAGERIE_PANDA_XML, path / MENAGERIE_PANDA_DIR / MENAGERIE_PANDA_XML):
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(
+    raise ResourceNotFoundError(
         f"no Panda MJCF at {path}: looked for {path / MENAGERIE_PANDA_XML} and "
         f"{path / MENAGERIE_PANDA_DIR / MENAGERIE_PANDA_XML}; {_menagerie_hint()}"
     )
@@ -106,23 +108,23 @@ def resolve_menagerie_panda(root: str | os.PathLike | None = None) -> Path:
         try:
             return _panda_xml_in(Path(env_root).expanduser()).resolve()
         except FileNotFoundError as err:
-            raise FileNotFoundError(f"{MENAGERIE_ENV_VAR}={env_root}: {err}") from None
+            raise ResourceNotFoundError(f"{MENAGERIE_ENV_VAR}={env_root}: {err}") from None
     try:
         import mujoco_menagerie  # optional, never a dependency
     except ImportError:
-        raise FileNotFoundError(
+        raise ResourceNotFoundError(
             f"MuJoCo Menagerie Panda not found: {MENAGERIE_ENV_VAR} is unset and the "
             f"`mujoco-menagerie` package is not installed; {_menagerie_hint()}"
         ) from None
     try:
         xml = Path(mujoco_menagerie.get(MENAGERIE_PANDA_DIR).xml(MENAGERIE_PANDA_ENTRY))
     except Exception as err:  # MenagerieError, download/network errors
-        raise FileNotFoundError(
+        raise ResourceNotFoundError(
             f"the `mujoco-menagerie` package could not provide {MENAGERIE_PANDA_DIR} ({err}); "
             f"{_menagerie_hint()}"
         ) from err
     if not xml.is_file():
-        raise FileNotFoundError(f"{xml} does not exist; {_menagerie_hint()}")
+        raise ResourceNotFoundError(f"{xml} does not exist; {_menagerie_hint()}")
     return xml.resolve()
 
 
@@ -144,13 +146,13 @@ def _resolve_source(robot: str | os.PathLike) -> Path:
     if isinstance(robot, os.PathLike) or (isinstance(robot, str) and _looks_like_path(robot)):
         path = Path(robot).expanduser()
         if not path.exists():
-            raise FileNotFoundError(
+            raise ResourceNotFoundError(
                 f"robot path {path} does not exist; pass 'embedded', 'menagerie' or the path of "
                 f"a Panda MJCF ({MENAGERIE_PANDA_DIR}/{MENAGERIE_PANDA_XML}, that folder, or a "
                 "menagerie root)"
             )
         return _panda_xml_in(path).resolve()
-    raise ValueError(
+    raise ConfigError(
         f"unknown robot {robot!r}; valid: {', '.join(repr(v) for v in VALID_ROBOTS)} "
         "or a path to a Panda MJCF file / franka_emika_panda folder / menagerie root"
     )
@@ -160,7 +162,7 @@ def _detect_variant(spec: mujoco.MjSpec, source: Path) -> RobotVariant:
     for variant, actuator in _GRIPPER_ACTUATORS.items():
         if spec.actuator(actuator) is not None:
             return variant
-    raise ValueError(
+    raise ConfigError(
         f"{source} is not a supported Panda MJCF: no gripper actuator named "
         f"{' or '.join(repr(a) for a in _GRIPPER_ACTUATORS.values())}"
     )
@@ -171,7 +173,7 @@ def _check_names(spec: mujoco.MjSpec, source: Path, gripper: str) -> None:
     missing += [n for n in _ARM_JOINTS + _FINGER_JOINTS if spec.joint(n) is None]
     missing += [n for n in _ARM_ACTUATORS + (gripper,) if spec.actuator(n) is None]
     if missing:
-        raise ValueError(f"{source} is not a supported Panda MJCF: missing {missing}")
+        raise ConfigError(f"{source} is not a supported Panda MJCF: missing {missing}")
 
 
 def _robot_bodies(spec: mujoco.MjSpec) -> list[mujoco.MjsBody]:
@@ -230,11 +232,11 @@ def load_robot(robot: str | os.PathLike = "embedded") -> tuple[mujoco.MjModel, R
     return spec.compile(), description
 
 
-def site_pose(model: mujoco.MjModel, data: mujoco.MjData, site: str) -> np.ndarray:
-    """World pose [4, 4] of ``site`` from ``data`` (call mj_kinematics/mj_forward first)."""
-    site_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, site)
+def site_pose(model: mujoco.MjModel, data: mujoco.MjData, site: str | int) -> np.ndarray:
+    """World pose [4, 4] of ``site`` (name or id) from ``data`` (after mj_kinematics/mj_forward)."""
+    site_id = site if isinstance(site, int) else mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, site)
     if site_id < 0:
-        raise KeyError(f"model has no site named {site!r}")
+        raise ConfigError(f"model has no site named {site!r}")
     pose = np.eye(4)
     pose[:3, :3] = data.site_xmat[site_id].reshape(3, 3)
     pose[:3, 3] = data.site_xpos[site_id]

@@ -28,6 +28,7 @@ from typing import Any, Literal, Mapping
 
 import numpy as np
 
+from ..errors import InvalidInputError, InvalidTypeError
 from .._optional import require
 from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS, WRIST_CAMERA
 
@@ -39,21 +40,21 @@ def _check_image(image: Any, name: str) -> np.ndarray:
     """Return ``image`` as a contiguous uint8 H x W x 3 array, or raise ValueError."""
     array = np.asarray(image)
     if array.dtype != np.uint8:
-        raise ValueError(
+        raise InvalidInputError(
             f"{name!r} must be a uint8 image (0..255), got dtype {array.dtype}; "
             "convert floats with (np.clip(x, 0, 1) * 255).round().astype(np.uint8)"
         )
     if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 2 or array.shape[1] < 2:
-        raise ValueError(f"{name!r} must have shape [H, W, 3] with H, W >= 2, got {array.shape}")
+        raise InvalidInputError(f"{name!r} must have shape [H, W, 3] with H, W >= 2, got {array.shape}")
     return np.ascontiguousarray(array)
 
 
 def _get_image(observation: Mapping[str, Any], key: str) -> np.ndarray:
     if not isinstance(observation, Mapping):
-        raise TypeError(f"observation must be a mapping of DROID keys, got {type(observation).__name__}")
+        raise InvalidTypeError(f"observation must be a mapping of DROID keys, got {type(observation).__name__}")
     if key not in observation:
         present = sorted(k for k in observation if isinstance(k, str))
-        raise ValueError(f"observation has no {key!r} image; keys present: {present}")
+        raise InvalidInputError(f"observation has no {key!r} image; keys present: {present}")
     return _check_image(observation[key], key)
 
 
@@ -80,7 +81,7 @@ def resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """
     image = _check_image(image, "image")
     if height < 1 or width < 1:
-        raise ValueError(f"target size must be positive, got {height} x {width}")
+        raise InvalidInputError(f"target size must be positive, got {height} x {width}")
     x = image.astype(np.float32)
     lo, hi, frac = _source_coords(image.shape[0], height)
     x = x[lo] * (1.0 - frac)[:, None, None] + x[hi] * frac[:, None, None]
@@ -102,7 +103,7 @@ def conditioning_image(
     """
     if view_point == "ego_view":
         if camera not in EXTERIOR_CAMERAS:
-            raise ValueError(f"camera must be one of {list(EXTERIOR_CAMERAS)}, got {camera!r}")
+            raise InvalidInputError(f"camera must be one of {list(EXTERIOR_CAMERAS)}, got {camera!r}")
         return _get_image(observation, camera)
     if view_point == "concat_view":
         wrist = _get_image(observation, WRIST_CAMERA)
@@ -115,7 +116,7 @@ def conditioning_image(
             axis=1,
         )
         return np.ascontiguousarray(np.concatenate([wrist, bottom], axis=0))
-    raise ValueError(f"view_point must be one of {list(VIEW_POINTS)}, got {view_point!r}")
+    raise InvalidInputError(f"view_point must be one of {list(VIEW_POINTS)}, got {view_point!r}")
 
 
 def to_pipeline_image(image: np.ndarray) -> Any:

@@ -28,21 +28,23 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, get_args
 
 import numpy as np
 
 from .._optional import require
 from ..embodiments import get_embodiment
-from ..errors import PolicyError
-from .base import LAYOUT_WIDTH, ActionChunk, Layout
+from ..errors import InvalidInputError, InvalidTypeError, PolicyError, ResourceNotFoundError
 from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS
-from .conditioning import VIEW_POINTS, conditioning_image, to_pipeline_image
+from ..policy_api import LAYOUT_WIDTH, ActionChunk, Layout, Policy
+from .conditioning import VIEW_POINTS, ViewPoint, conditioning_image, to_pipeline_image
 
 Mode = Literal["policy", "forward_dynamics", "inverse_dynamics"]
-MODES: tuple[str, ...] = ("policy", "forward_dynamics", "inverse_dynamics")
-RESOLUTION_TIERS: tuple[int, ...] = (256, 480, 704, 720)
-DTYPES: tuple[str, ...] = ("float32", "bfloat16", "float16")
+MODES: tuple[Mode, ...] = get_args(Mode)
+ResolutionTier = Literal[256, 480, 704, 720]
+RESOLUTION_TIERS: tuple[ResolutionTier, ...] = get_args(ResolutionTier)
+DType = Literal["float32", "bfloat16", "float16"]
+DTYPES: tuple[DType, ...] = get_args(DType)
 
 # Observation keys get_actions reads in the non-policy modes.
 FORWARD_DYNAMICS_ACTIONS_KEY = "actions"
@@ -59,7 +61,7 @@ _PIPELINE_CLASS = "Cosmos3OmniPipeline"
 _LAYOUT: Layout = "cosmos_ee_delta"
 
 
-class DiffusersCosmos3Policy:
+class DiffusersCosmos3Policy(Policy):
     """A Cosmos 3 checkpoint run in-process through diffusers.
 
     model: a local checkpoint folder (``model_index.json`` + ``transformer/ vae/
@@ -81,6 +83,7 @@ class DiffusersCosmos3Policy:
     """
 
     layout: Layout = _LAYOUT
+    predicts_video = True
 
     def __init__(
         self,
@@ -90,12 +93,12 @@ class DiffusersCosmos3Policy:
         chunk_size: int | None = None,
         num_inference_steps: int = DEFAULT_NUM_INFERENCE_STEPS,
         guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
-        resolution_tier: int = 256,
-        view_point: str = "ego_view",
+        resolution_tier: ResolutionTier = 256,
+        view_point: ViewPoint = "ego_view",
         camera: str = DEFAULT_CAMERA,
         seed: int | None = None,
         device: str | None = None,
-        dtype: str | None = None,
+        dtype: DType | None = None,
         return_video: bool = True,
         negative_prompt: str | None = None,
     ) -> None:
@@ -104,36 +107,36 @@ class DiffusersCosmos3Policy:
         require("PIL.Image")
 
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
+            raise InvalidInputError(f"mode must be one of {list(MODES)}, got {mode!r}")
         spec = get_embodiment(embodiment)
         if spec.raw_dim != LAYOUT_WIDTH[_LAYOUT]:
-            raise ValueError(
+            raise InvalidInputError(
                 f"embodiment {spec.name!r} has {spec.raw_dim}-wide actions; this backend returns the "
                 f"{LAYOUT_WIDTH[_LAYOUT]}-wide {_LAYOUT!r} layout (droid, bridge, umi, fractal, robomind_ur)"
             )
         if chunk_size is None:
             chunk_size = spec.default_chunk
             if chunk_size is None:
-                raise ValueError(f"embodiment {spec.name!r} has no default chunk size; pass chunk_size")
+                raise InvalidInputError(f"embodiment {spec.name!r} has no default chunk size; pass chunk_size")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+            raise InvalidInputError(f"chunk_size must be a positive int, got {chunk_size!r}")
         if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, int) or num_inference_steps < 1:
-            raise ValueError(f"num_inference_steps must be a positive int, got {num_inference_steps!r}")
+            raise InvalidInputError(f"num_inference_steps must be a positive int, got {num_inference_steps!r}")
         if (
             isinstance(guidance_scale, bool)
             or not isinstance(guidance_scale, (int, float))
             or not np.isfinite(guidance_scale)
             or guidance_scale < 1.0
         ):
-            raise ValueError(f"guidance_scale must be a finite number >= 1.0 (1.0 = no CFG), got {guidance_scale!r}")
+            raise InvalidInputError(f"guidance_scale must be a finite number >= 1.0 (1.0 = no CFG), got {guidance_scale!r}")
         if resolution_tier not in RESOLUTION_TIERS:
-            raise ValueError(f"resolution_tier must be one of {list(RESOLUTION_TIERS)}, got {resolution_tier!r}")
+            raise InvalidInputError(f"resolution_tier must be one of {list(RESOLUTION_TIERS)}, got {resolution_tier!r}")
         if view_point not in VIEW_POINTS:
-            raise ValueError(f"view_point must be one of {list(VIEW_POINTS)}, got {view_point!r}")
+            raise InvalidInputError(f"view_point must be one of {list(VIEW_POINTS)}, got {view_point!r}")
         if view_point == "ego_view" and camera not in EXTERIOR_CAMERAS:
-            raise ValueError(f"camera must be one of {list(EXTERIOR_CAMERAS)}, got {camera!r}")
+            raise InvalidInputError(f"camera must be one of {list(EXTERIOR_CAMERAS)}, got {camera!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"seed must be an int or None, got {seed!r}")
+            raise InvalidInputError(f"seed must be an int or None, got {seed!r}")
 
         self.mode: Mode = mode
         self.embodiment: str = spec.name
@@ -147,13 +150,13 @@ class DiffusersCosmos3Policy:
         self.view_point = view_point
         self.camera = camera
         self.seed = seed
-        self.return_video = bool(return_video)
+        self.set_return_video(return_video)
         self.negative_prompt = negative_prompt
 
         self.pipeline = self._resolve_pipeline(model, device, dtype)
         config = getattr(getattr(self.pipeline, "transformer", None), "config", None)
         if not getattr(config, "action_gen", False):
-            raise ValueError("this Cosmos3 checkpoint has no action head (transformer.config.action_gen is False)")
+            raise InvalidInputError("this Cosmos3 checkpoint has no action head (transformer.config.action_gen is False)")
         self._generator: Any = None
         self.reset()
 
@@ -163,7 +166,7 @@ class DiffusersCosmos3Policy:
         if isinstance(dtype, self._torch.dtype):
             return dtype
         if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {list(DTYPES)} (or a torch.dtype), got {dtype!r}")
+            raise InvalidInputError(f"dtype must be one of {list(DTYPES)} (or a torch.dtype), got {dtype!r}")
         return getattr(self._torch, dtype)
 
     def _resolve_pipeline(self, model: str | Path | Any, device: str | None, dtype: str | None) -> Any:
@@ -173,7 +176,7 @@ class DiffusersCosmos3Policy:
             pipeline.to(device or "cpu")
             return pipeline
         if not isinstance(model, self._diffusers.Cosmos3OmniPipeline):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"model must be a checkpoint path, a cached repo id or a Cosmos3OmniPipeline, got {type(model).__name__}"
             )
         if dtype is not None:
@@ -197,13 +200,13 @@ class DiffusersCosmos3Policy:
         """Run the configured ``mode`` on one observation (see the module docstring)."""
         if self.mode == "forward_dynamics":
             if not isinstance(observation, Mapping) or FORWARD_DYNAMICS_ACTIONS_KEY not in observation:
-                raise ValueError(
+                raise InvalidInputError(
                     f"mode 'forward_dynamics' reads the actions to roll out from observation[{FORWARD_DYNAMICS_ACTIONS_KEY!r}]"
                 )
             return self.forward_dynamics(observation, instruction, observation[FORWARD_DYNAMICS_ACTIONS_KEY])
         if self.mode == "inverse_dynamics":
             if not isinstance(observation, Mapping) or INVERSE_DYNAMICS_VIDEO_KEY not in observation:
-                raise ValueError(
+                raise InvalidInputError(
                     f"mode 'inverse_dynamics' reads the clip from observation[{INVERSE_DYNAMICS_VIDEO_KEY!r}]"
                 )
             return self.inverse_dynamics(observation[INVERSE_DYNAMICS_VIDEO_KEY], instruction)
@@ -219,12 +222,12 @@ class DiffusersCosmos3Policy:
         """
         raw = np.asarray(actions, dtype=np.float32)
         if raw.ndim != 2 or raw.shape[1] != self.raw_dim or not 1 <= raw.shape[0] <= self.chunk_size:
-            raise ValueError(
+            raise InvalidInputError(
                 f"actions must have shape [T, {self.raw_dim}] with 1 <= T <= chunk_size ({self.chunk_size}), "
                 f"got {raw.shape}"
             )
         if not np.all(np.isfinite(raw)):
-            raise ValueError("actions contain NaN or inf")
+            raise InvalidInputError("actions contain NaN or inf")
         image = conditioning_image(observation, self.view_point, self.camera)
         return self._run(
             "forward_dynamics",
@@ -243,7 +246,7 @@ class DiffusersCosmos3Policy:
         clip = np.asarray(video)
         expected = self.chunk_size + 1
         if clip.dtype != np.uint8 or clip.ndim != 4 or clip.shape[-1] != 3 or clip.shape[0] != expected:
-            raise ValueError(
+            raise InvalidInputError(
                 f"video must be uint8 [chunk_size + 1 = {expected}, H, W, 3], got {clip.dtype} {clip.shape}"
             )
         frames = [to_pipeline_image(frame) for frame in clip]
@@ -262,7 +265,7 @@ class DiffusersCosmos3Policy:
         decode: bool,
     ) -> ActionChunk:
         if not isinstance(instruction, str) or not instruction.strip():
-            raise ValueError("instruction must be a non-empty string")
+            raise InvalidInputError("instruction must be a non-empty string")
         condition = self._diffusers.CosmosActionCondition(
             mode=mode,
             chunk_size=self.chunk_size,
@@ -358,26 +361,26 @@ def resolve_checkpoint(model: str | Path) -> Path:
     if not path.exists():
         cached = _cached_repo(str(model))
         if cached is None:
-            raise FileNotFoundError(
+            raise ResourceNotFoundError(
                 f"no Cosmos3 checkpoint at {str(model)!r} (not a local folder, nor a repo id in the "
                 "Hugging Face cache); download it first, e.g. `hf download <repo> --local-dir <dir>`"
             )
         path = cached
     if not path.is_dir():
-        raise ValueError(f"{str(path)!r} is a file; pass the checkpoint folder holding model_index.json")
+        raise InvalidInputError(f"{str(path)!r} is a file; pass the checkpoint folder holding model_index.json")
     index_file = path / "model_index.json"
     if not index_file.is_file():
-        raise ValueError(
+        raise InvalidInputError(
             f"{str(path)!r} is not a diffusers Cosmos3 checkpoint: no model_index.json "
             "(expected model_index.json plus transformer/ vae/ scheduler/ text_tokenizer/)"
         )
     try:
         index = json.loads(index_file.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read {str(index_file)!r}: {exc}") from exc
+        raise InvalidInputError(f"cannot read {str(index_file)!r}: {exc}") from exc
     class_name = index.get("_class_name") if isinstance(index, dict) else None
     if class_name != _PIPELINE_CLASS:
-        raise ValueError(f"{str(path)!r} holds a {class_name!r} checkpoint, expected {_PIPELINE_CLASS!r}")
+        raise InvalidInputError(f"{str(path)!r} holds a {class_name!r} checkpoint, expected {_PIPELINE_CLASS!r}")
     return path
 
 
@@ -435,7 +438,7 @@ def _load_transformer_without_accelerate(folder: Path, dtype: Any) -> Any:
     safetensors_torch = require("safetensors.torch")
     cls = diffusers.Cosmos3OmniTransformer
     if not (folder / "config.json").is_file():
-        raise ValueError(f"checkpoint has no transformer config at {str(folder / 'config.json')!r}")
+        raise InvalidInputError(f"checkpoint has no transformer config at {str(folder / 'config.json')!r}")
     config = cls.load_config(str(folder))
 
     index_file = folder / "diffusion_pytorch_model.safetensors.index.json"
@@ -446,7 +449,7 @@ def _load_transformer_without_accelerate(folder: Path, dtype: Any) -> Any:
     elif single_file.is_file():
         shards = [single_file]
     else:
-        raise ValueError(f"no safetensors weights in {str(folder)!r}")
+        raise InvalidInputError(f"no safetensors weights in {str(folder)!r}")
 
     try:  # skip random init: every weight is overwritten below
         from diffusers.models.modeling_utils import no_init_weights
@@ -461,12 +464,12 @@ def _load_transformer_without_accelerate(folder: Path, dtype: Any) -> Any:
         state = safetensors_torch.load_file(str(shard), device="cpu")
         unexpected = set(state) - expected
         if unexpected:
-            raise ValueError(f"{shard.name} has weights the transformer does not: {sorted(unexpected)[:5]}")
+            raise InvalidInputError(f"{shard.name} has weights the transformer does not: {sorted(unexpected)[:5]}")
         model.load_state_dict(state, strict=False)
         seen.update(state)
     missing = expected - seen
     if missing:
-        raise ValueError(f"transformer weights missing from {str(folder)!r}: {sorted(missing)[:5]}")
+        raise InvalidInputError(f"transformer weights missing from {str(folder)!r}: {sorted(missing)[:5]}")
 
     # Cast tensor by tensor (model.to(dtype) would also cast, and warn about, the
     # modules diffusers keeps in float32): any floating tensor under a listed module

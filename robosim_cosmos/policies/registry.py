@@ -11,50 +11,60 @@ Backends are imported only when asked for.
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+import json
+from typing import Any, Literal, TypeVar, get_args
 
-SPEC_FORMS = (
+from ..errors import ConfigError
+from ..policy_api import Policy
+from ..service.protocol import URL_SCHEME, parse_address
+
+SpecKind = Literal["scripted", "replay", "cosmos3", "diffusers"]
+SPEC_KINDS: tuple[SpecKind, ...] = get_args(SpecKind)
+SPEC_FORMS: tuple[str, ...] = (
     "scripted",
     "replay:PATH",
-    "cosmos3://HOST:PORT (or 'cosmos3' with host=, port=)",
+    f"{URL_SCHEME}HOST:PORT (or 'cosmos3' with host=, port=)",
     "diffusers:PATH (or 'diffusers' with model=)",
 )
 
-# Static facts the rollout runner needs before it can build the policy (scripted needs the env).
-NEEDS_ENV = ("scripted",)
+NEEDS_ENV: tuple[SpecKind, ...] = ("scripted",)
+"""Backends built on the rollout's own env (they read privileged state); they cannot be served."""
 
 
-def _unknown(spec: object) -> ValueError:
-    return ValueError(f"unknown policy spec {spec!r}; valid forms: {', '.join(SPEC_FORMS)}")
+_P = TypeVar("_P", bound=Policy)
 
 
-def spec_kind(spec: str) -> str:
-    """'scripted' | 'replay' | 'cosmos3' | 'diffusers'; ValueError listing the forms otherwise."""
+def _construct(cls: type[_P], *args: Any, **kwargs: Any) -> _P:
+    """``cls(*args, **kwargs)``, with unknown or missing keywords reported as ConfigError."""
+    try:
+        inspect.signature(cls).bind(*args, **kwargs)
+    except TypeError as exc:
+        params = [p for p in inspect.signature(cls).parameters if p not in ("self",)]
+        raise ConfigError(f"{cls.__name__}: {exc}; its options: {', '.join(params)}") from None
+    return cls(*args, **kwargs)
+
+
+def _unknown(spec: object) -> ConfigError:
+    return ConfigError(f"unknown policy spec {spec!r}; valid forms: {', '.join(SPEC_FORMS)}")
+
+
+def spec_kind(spec: str) -> SpecKind:
+    """Which backend a spec names; ConfigError listing the forms otherwise."""
     if not isinstance(spec, str):
         raise _unknown(spec)
     if spec == "scripted":
         return "scripted"
     if spec.startswith("replay:") and len(spec) > len("replay:"):
         return "replay"
-    if spec == "cosmos3" or spec.startswith("cosmos3://"):
+    if spec == "cosmos3" or spec.startswith(URL_SCHEME):
         return "cosmos3"
     if spec == "diffusers" or (spec.startswith("diffusers:") and len(spec) > len("diffusers:")):
         return "diffusers"
     raise _unknown(spec)
 
 
-def _host_port(spec: str) -> tuple[str, int]:
-    rest = spec[len("cosmos3://"):].rstrip("/")
-    if rest.startswith("["):  # [ipv6]:port
-        host, _, port = rest[1:].partition("]:")
-    else:
-        host, _, port = rest.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"policy spec {spec!r}: expected cosmos3://HOST:PORT (e.g. cosmos3://127.0.0.1:8000)")
-    return host, int(port)
-
-
-def create_policy(spec: str, **kwargs: Any):
+def create_policy(spec: str, **kwargs: Any) -> Policy:
     """Build a policy from a spec string; keyword arguments go to the backend's constructor.
 
     >>> create_policy("replay:examples/droid_chunk.json")          # doctest: +SKIP
@@ -65,36 +75,34 @@ def create_policy(spec: str, **kwargs: Any):
     kind = spec_kind(spec)
     if kind == "scripted":
         if kwargs.get("env") is None:
-            raise ValueError(
+            raise ConfigError(
                 "the scripted policy reads privileged simulator state: pass env=... "
                 "(create_policy('scripted', env=env))"
             )
-        env = kwargs.pop("env")
         from .scripted import ScriptedPolicy
 
-        return ScriptedPolicy(env, **kwargs)
+        return _construct(ScriptedPolicy, **kwargs)
     if kind == "replay":
         from .replay import ReplayPolicy
 
-        return ReplayPolicy(spec[len("replay:"):], **kwargs)
+        return _construct(ReplayPolicy, spec[len("replay:"):], **kwargs)
     if kind == "cosmos3":
-        from .cosmos3_client import Cosmos3ServicePolicy
+        from ..service.client import Cosmos3ServicePolicy
 
         if spec != "cosmos3":
-            host, port = _host_port(spec)
+            host, port = parse_address(spec)
             kwargs.setdefault("host", host)
             kwargs.setdefault("port", port)
-        return Cosmos3ServicePolicy(**kwargs)
-    # diffusers
+        return _construct(Cosmos3ServicePolicy, **kwargs)
     from .diffusers_policy import DiffusersCosmos3Policy
 
     if spec != "diffusers":
         if "model" in kwargs:
-            raise ValueError(f"policy spec {spec!r} already names the model; do not pass model= too")
+            raise ConfigError(f"policy spec {spec!r} already names the model; do not pass model= too")
         kwargs["model"] = spec[len("diffusers:"):]
     elif "model" not in kwargs:
-        raise ValueError("create_policy('diffusers') needs model=PATH (or use the spec 'diffusers:PATH')")
-    return DiffusersCosmos3Policy(**kwargs)
+        raise ConfigError("create_policy('diffusers') needs model=PATH (or use the spec 'diffusers:PATH')")
+    return _construct(DiffusersCosmos3Policy, **kwargs)
 
 
 def parse_policy_args(pairs: list[str] | None) -> dict[str, Any]:
@@ -102,23 +110,16 @@ def parse_policy_args(pairs: list[str] | None) -> dict[str, Any]:
 
     Values are read as JSON when they parse (numbers, true/false/null, lists), else kept as text.
     """
-    import json
-
     kwargs: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if not sep or not key.isidentifier():
-            raise ValueError(f"--policy-arg must look like KEY=VALUE (e.g. num_inference_steps=4), got {pair!r}")
+            raise ConfigError(f"--policy-arg must look like KEY=VALUE (e.g. num_inference_steps=4), got {pair!r}")
         if key in kwargs:
-            raise ValueError(f"--policy-arg {key!r} given twice")
+            raise ConfigError(f"--policy-arg {key!r} given twice")
         try:
             kwargs[key] = json.loads(text)
         except json.JSONDecodeError:
             kwargs[key] = text
     return kwargs
-
-
-def needs_images(policy: object) -> bool:
-    """Whether a policy reads camera images (attribute ``needs_images``, default True)."""
-    return bool(getattr(policy, "needs_images", True))

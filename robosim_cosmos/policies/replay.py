@@ -15,10 +15,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..action_files import load_action_file
-from .base import LAYOUT_OF_WIDTH, LAYOUT_WIDTH, ActionChunk, Layout
+from ..errors import InvalidInputError
+from ..policy_api import LAYOUT_OF_WIDTH, LAYOUT_WIDTH, LAYOUTS, ActionChunk, Layout, Policy
 
 
-class ReplayPolicy:
+class ReplayPolicy(Policy):
     """Returns the file's chunks one per call; after the last chunk it starts again at the
     first (``reset()`` also rewinds). Observations and the instruction are ignored.
 
@@ -34,20 +35,20 @@ class ReplayPolicy:
         declared = layout or actions.layout
         if declared is None:
             if width not in LAYOUT_OF_WIDTH:
-                raise ValueError(
+                raise InvalidInputError(
                     f"{actions.path}: rows are {width} wide; a replay file needs 10 (cosmos_ee_delta: "
                     "normalized [tx, ty, tz, r0..r5, grasp]) or 8 (joint_pos: 7 joint angles + gripper) "
                     "columns, or a 'layout' key"
                 )
             declared = LAYOUT_OF_WIDTH[width]
         if declared not in LAYOUT_WIDTH:
-            raise ValueError(f"unknown layout {declared!r}; valid: {sorted(LAYOUT_WIDTH)}")
+            raise InvalidInputError(f"unknown layout {declared!r}; valid: {list(LAYOUTS)}")
         if LAYOUT_WIDTH[declared] != width:
-            raise ValueError(
+            raise InvalidInputError(
                 f"{actions.path}: layout {declared!r} needs {LAYOUT_WIDTH[declared]} columns, rows are {width} wide"
             )
         self.path = actions.path
-        self.layout: Layout = declared  # type: ignore[assignment]
+        self.layout: Layout = declared
         self.chunks = [np.asarray(c, dtype=np.float32) for c in actions.chunks]
         self.chunk_size: int = max(len(c) for c in self.chunks)
         self._next = 0

@@ -18,19 +18,21 @@ before and one after every step, labelled "simulator prediction".
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-import mujoco
+import gymnasium as gym
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..envs.droid_env import DroidEnv, PrivilegedState
+from ..envs.tasks import CubeInBowlState, CubeState, PushCubeState, ReachState
+from ..errors import ConfigError
 from ..kinematics import frames
 from ..kinematics.encode import encode_ee_chunk
 from ..observations import DEFAULT_CAMERA
-from .base import ActionChunk
+from ..policy_api import ActionChunk, Layout, Policy
 
 # -- tool geometry ---------------------------------------------------------------------
 _T_EE_TCP = np.linalg.inv(frames.T_FLANGE_COSMOS_EE) @ frames.T_FLANGE_TCP
@@ -84,31 +86,36 @@ class Waypoint:
     speed: float = MAX_STEP_M
 
 
-class ScriptedPolicy:
+class ScriptedPolicy(Policy):
     """Closed-loop scripted expert for the four DroidEnv tasks, emitting normalized
     ``cosmos_ee_delta`` chunks (``layout="cosmos_ee_delta"``, ``embodiment="droid"``).
 
     env: the (possibly wrapped) DroidEnv; chunk_size: rows per chunk; predict_video: attach
-    a forward simulation of the chunk rendered from ``video_camera``.
+    the env's forecast of the chunk rendered from ``video_camera`` (the "simulator prediction").
     """
 
-    embodiment = "droid"
-    layout = "cosmos_ee_delta"
+    layout: Layout = "cosmos_ee_delta"
+    needs_images = False
+    predicts_video = True
 
-    def __init__(self, env: Any, chunk_size: int = 16, predict_video: bool = False,
+    def __init__(self, env: gym.Env, chunk_size: int = 16, predict_video: bool = False,
                  video_camera: str = DEFAULT_CAMERA) -> None:
         if chunk_size < 1:
-            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-        self.env = env
+            raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
+        base = env.unwrapped
+        if not isinstance(base, DroidEnv):
+            raise ConfigError(f"the scripted policy drives a DroidEnv, got {type(base).__name__}")
+        self.env: DroidEnv = base
         self.chunk_size = int(chunk_size)
-        self.predict_video = bool(predict_video)
+        self.set_return_video(predict_video)
         self.video_camera = video_camera
-        self.stats = self._u.decoder.stats
+        self.stats = base.decoder.stats
+        self._horizon: int | None = None
         self.reset()
 
-    @property
-    def _u(self):
-        return self.env.unwrapped
+    def set_execution_horizon(self, steps: int) -> None:
+        """Forecast only the rows that will be executed: the rest of the video is never shown."""
+        self._horizon = max(1, int(steps))
 
     def reset(self) -> None:
         self.phase = "start"
@@ -119,19 +126,20 @@ class ScriptedPolicy:
     # -- Policy API ------------------------------------------------------------------------
     def get_actions(self, observation: Mapping[str, Any], instruction: str) -> ActionChunk:
         t0 = time.perf_counter()
-        state = self._u.task_state()
-        task = self._u.task.name
-        plan = {"reach": self._plan_reach, "lift_cube": self._plan_pick,
-                "cube_in_bowl": self._plan_pick, "push_cube": self._plan_push}[task]
+        state = self.env.task_state()
+        planners: dict[str, Callable[[PrivilegedState, str], list[Waypoint]]] = {
+            "reach": self._plan_reach, "lift_cube": self._plan_pick,
+            "cube_in_bowl": self._plan_pick, "push_cube": self._plan_push,
+        }
         prev = self.phase
-        waypoints = plan(state, task)
+        waypoints = planners[state.task_name](state, state.task_name)
         self._phase_calls = self._phase_calls + 1 if self.phase == prev else 1
-        self._grip_prev = float(state["gripper_position"])
-        poses, grip = self._rollout(self._u.ee_pose(), waypoints)
-        actions = encode_ee_chunk(poses, grip, self.stats)
+        self._grip_prev = float(state.gripper_position)
+        poses, grip = self._rollout(state.ee_pose, waypoints)
+        actions = encode_ee_chunk(poses, grip, self.stats).astype(np.float32)
+        video = self._predict(actions) if self.return_video else None
         info: dict[str, Any] = {"phase": self.phase, "latency_s": time.perf_counter() - t0}
-        video = self._predict(actions) if self.predict_video else None
-        return ActionChunk(actions.astype(np.float32), "cosmos_ee_delta", "droid", video, info)
+        return ActionChunk(actions, "cosmos_ee_delta", "droid", video, info)
 
     # -- chunk synthesis --------------------------------------------------------------------
     def _rollout(self, T0: np.ndarray, waypoints: list[Waypoint]) -> tuple[np.ndarray, np.ndarray]:
@@ -175,21 +183,22 @@ class ScriptedPolicy:
     def _set(self, phase: str) -> None:
         self.phase = phase
 
-    def _keep_yaw(self, state: dict) -> float:
-        return finger_yaw(state["ee_pose"][:3, :3])
+    def _keep_yaw(self, state: PrivilegedState) -> float:
+        return finger_yaw(state.ee_pose[:3, :3])
 
     # -- reach ------------------------------------------------------------------------------
-    def _plan_reach(self, state: dict, task: str) -> list[Waypoint]:
+    def _plan_reach(self, state: PrivilegedState, task: str) -> list[Waypoint]:
+        assert isinstance(state.task, ReachState)
         self._set("reach")
-        return [Waypoint(np.asarray(state["target_pos"], float), _HOME_FINGER_YAW, OPEN)]
+        return [Waypoint(state.task.target_pos, _HOME_FINGER_YAW, OPEN)]
 
     # -- pick (lift_cube, cube_in_bowl) ------------------------------------------------------
-    def _plan_pick(self, state: dict, task: str) -> list[Waypoint]:
-        tcp = np.asarray(state["tcp_pos"], float)
-        cube = np.asarray(state["cube_pos"], float)
-        R_cube = np.asarray(state["cube_rot"], float)
-        g = float(state["gripper_position"])
-        half = float(state["cube_half_size"])
+    def _plan_pick(self, state: PrivilegedState, task: str) -> list[Waypoint]:
+        objects = state.task
+        assert isinstance(objects, CubeState)
+        tcp, cube, R_cube = objects.tcp_pos, objects.cube_pos, objects.cube_rot
+        g = float(state.gripper_position)
+        half = float(objects.cube_half_size)
         cur_yaw = self._keep_yaw(state)
         cube_yaw = float(np.arctan2(R_cube[1, 0], R_cube[0, 0]))
         grasp_yaw = nearest_yaw(cube_yaw, cur_yaw, np.pi / 2)
@@ -244,7 +253,7 @@ class ScriptedPolicy:
                 return [up]
             self._set("carry")
 
-        bowl = np.asarray(state.get("bowl_pos", tcp), float)
+        bowl = objects.bowl_pos if isinstance(objects, CubeInBowlState) else tcp
         above = np.array([bowl[0], bowl[1], lift_z])
         low = np.array([bowl[0], bowl[1], 0.085])
         if self.phase == "carry":
@@ -271,10 +280,10 @@ class ScriptedPolicy:
     PUSH_BACKOFF = 0.06   # tcp distance behind the cube centre when lining up
     PUSH_CONTACT = 0.035  # tcp distance behind the cube centre while in contact
 
-    def _plan_push(self, state: dict, task: str) -> list[Waypoint]:
-        tcp = np.asarray(state["tcp_pos"], float)
-        cube = np.asarray(state["cube_pos"], float)
-        goal = np.asarray(state["goal_pos"], float)
+    def _plan_push(self, state: PrivilegedState, task: str) -> list[Waypoint]:
+        objects = state.task
+        assert isinstance(objects, PushCubeState)
+        tcp, cube, goal = objects.tcp_pos, objects.cube_pos, objects.goal_pos
         cur_yaw = self._keep_yaw(state)
         d = goal[:2] - cube[:2]
         dist = float(np.linalg.norm(d))
@@ -311,20 +320,20 @@ class ScriptedPolicy:
 
     # -- predicted video ------------------------------------------------------------------------
     def _predict(self, actions: np.ndarray) -> np.ndarray:
-        u = self._u
-        from ..envs.scene import PHYSICS_SUBSTEPS
+        """The env's forecast of this chunk from ``video_camera``: frame k after row k.
 
-        data = copy.copy(u.data)
-        dec = u.decoder.decode(actions, u.joint_positions(), anchor=u.ee_pose())
-        arm = u._arm_act
-        frames_out = [u.render_camera(self.video_camera, data=data)]
-        for i in range(len(actions)):
-            data.ctrl[arm] = dec.joint_positions[i]
-            data.ctrl[u._grip_act] = u.robot.gripper_ctrl(float(dec.gripper[i]))
-            mujoco.mj_step(u.model, data, nstep=PHYSICS_SUBSTEPS)
-            frames_out.append(u.render_camera(self.video_camera, data=data))
-        video = np.stack(frames_out).astype(np.uint8)
-        return _label(video, "simulator prediction")
+        ``actions`` are the float32 rows the chunk carries, so the forecast is of exactly
+        what will be stepped (in joint-position mode: decoded as the rollout decodes them).
+        """
+        env = self.env
+        rows = actions
+        if env.action_mode == "joint_position":
+            decoded = env.decoder.decode(actions, env.joint_positions())
+            rows = np.concatenate([decoded.joint_positions, decoded.gripper[:, None]], axis=1)
+            rows = np.clip(rows, env.action_space.low, env.action_space.high).astype(np.float32)
+        forecast = env.forecast(rows, camera=self.video_camera, steps=self._horizon)
+        assert forecast.frames is not None
+        return _label(forecast.frames, "simulator prediction")
 
 
 def _label(video: np.ndarray, text: str) -> np.ndarray:

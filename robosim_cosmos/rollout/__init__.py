@@ -1,24 +1,29 @@
 """Closed-loop rollouts.
 
-``robosim_cosmos.rollout(env_id, policy, episodes, ...)`` runs episodes and writes
-``results.jsonl``, ``summary.json`` and ``videos/``; the module itself is callable so that
-``robosim_cosmos.rollout(...)`` works whether or not this subpackage was imported first.
+``robosim_cosmos.rollout(env_id, policy, episodes=..., ...)`` (or ``rollout(RolloutConfig(...))``)
+runs episodes and writes ``results.jsonl``, ``summary.json`` and ``videos/``; the module itself
+is callable so that ``robosim_cosmos.rollout(...)`` works whether or not this subpackage was
+imported first.
 """
 
 from __future__ import annotations
 
 import sys
 import types
+from typing import Any
 
-from .runner import RolloutConfig, RolloutResult, read_results, rollout, run_episode
+from .config import EXECUTIONS, RolloutConfig
+from .episode import EpisodeResult, run_episode
+from .results import read_results
+from .runner import RolloutResult, rollout
 from .stats import success_summary, wilson_interval
 
-__all__ = ["RolloutConfig", "RolloutResult", "read_results", "rollout", "run_episode",
-           "success_summary", "wilson_interval"]
+__all__ = ["EXECUTIONS", "EpisodeResult", "RolloutConfig", "RolloutResult", "read_results", "rollout",
+           "run_episode", "success_summary", "wilson_interval"]
 
 
 class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> RolloutResult:
         return rollout(*args, **kwargs)
 
 

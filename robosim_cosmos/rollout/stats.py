@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import InvalidInputError
+
 import math
 
 
@@ -14,7 +16,7 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
     if n <= 0:
         return 0.0, 1.0
     if not 0 <= successes <= n:
-        raise ValueError(f"successes must lie in [0, n={n}], got {successes}")
+        raise InvalidInputError(f"successes must lie in [0, n={n}], got {successes}")
     p = successes / n
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -34,5 +36,6 @@ def success_summary(lines: list[dict]) -> dict:
         "successes": k,
         "errors": sum(1 for r in lines if r.get("error")),
         "success_rate": (k / n) if n else None,
+        "clipped_values": sum(int(r.get("clipped_values") or 0) for r in lines),
         "ci95": [lo, hi],
     }

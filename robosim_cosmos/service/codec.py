@@ -14,6 +14,8 @@ any openpi peer). Map keys must be ``str`` or ``bytes`` on decode.
 
 from __future__ import annotations
 
+from ..errors import InvalidInputError
+
 import math
 from typing import Any
 
@@ -32,7 +34,7 @@ _GEN = b"__npgeneric__"
 
 def _check_dtype(dtype: np.dtype) -> None:
     if dtype.kind in UNSUPPORTED_KINDS:
-        raise ValueError(
+        raise InvalidInputError(
             f"cannot send numpy dtype {dtype} (kind {dtype.kind!r}) over msgpack; "
             "supported kinds: bool, integer, unsigned, float, str/bytes, datetime/timedelta "
             "(not structured 'V', object 'O' or complex 'c')"
@@ -71,7 +73,7 @@ def _field(obj: dict, name: str) -> Any:
         return obj[key]
     if name in obj:
         return obj[name]
-    raise ValueError(f"tagged numpy map is missing its {name!r} field; keys: {sorted(map(str, obj))}")
+    raise InvalidInputError(f"tagged numpy map is missing its {name!r} field; keys: {sorted(map(str, obj))}")
 
 
 def _decode_dtype(raw: Any) -> np.dtype:
@@ -79,7 +81,7 @@ def _decode_dtype(raw: Any) -> np.dtype:
     try:
         dtype = np.dtype(text)
     except TypeError as exc:
-        raise ValueError(f"bad numpy dtype {raw!r} on the wire: {exc}") from exc
+        raise InvalidInputError(f"bad numpy dtype {raw!r} on the wire: {exc}") from exc
     _check_dtype(dtype)
     return dtype
 
@@ -91,10 +93,10 @@ def _make_hook(writable: bool):
             shape = tuple(int(n) for n in _field(obj, "shape"))
             data = _field(obj, "data")
             if not isinstance(data, (bytes, bytearray, memoryview)):
-                raise ValueError(f"ndarray data must be bytes, got {type(data).__name__}")
+                raise InvalidInputError(f"ndarray data must be bytes, got {type(data).__name__}")
             expected = math.prod(shape) * dtype.itemsize
             if len(data) != expected:
-                raise ValueError(
+                raise InvalidInputError(
                     f"ndarray of shape {shape} and dtype {dtype} needs {expected} bytes, "
                     f"got {len(data)}"
                 )
@@ -128,4 +130,4 @@ def unpackb(data: bytes, *, writable: bool = True) -> Any:
         )
     except Exception as exc:  # msgpack signals bad input with several exception types
         detail = str(exc) or type(exc).__name__
-        raise ValueError(f"not a valid msgpack-numpy message: {detail}") from exc
+        raise InvalidInputError(f"not a valid msgpack-numpy message: {detail}") from exc

@@ -25,25 +25,38 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ..observations import CAMERAS as IMAGE_KEYS
-from ..observations import DEFAULT_CAMERA
-from ..policies.base import LAYOUT_WIDTH, Policy
+from ..errors import ConfigError, InvalidInputError, ServerStartError
+from ..observations import CAMERAS, DEFAULT_CAMERA
+from ..policy_api import LAYOUT_WIDTH, LAYOUTS, Policy
 from .codec import packb, unpackb
+from .protocol import (
+    AUTH_HEADER,
+    AUTH_SCHEMES,
+    CLOSE_INTERNAL_ERROR,
+    HEALTH_PATH,
+    IMAGE_KEYS,
+    OBSERVATION_PREFIX,
+    PROMPT_KEY,
+    SINGLE_IMAGE_KEY,
+    STATE_WIDTHS,
+    TIMING_KEY,
+    VIDEO_KEY,
+    parse_auth,
+    ws_url,
+)
 
-__all__ = ["PolicyServer", "request_to_observation", "IMAGE_KEYS"]
+__all__ = ["PolicyServer", "request_to_observation"]
 
 log = logging.getLogger(__name__)
 
-_PREFIX = "observation/"
-_AUTH_SCHEMES = ("api-key", "bearer")
-_INTERNAL_ERROR = 1011
+_ACCEPTED_SCHEMES = tuple(s.lower() for s in AUTH_SCHEMES)
 
 
 def _image(value: Any, key: str) -> np.ndarray:
     ok = isinstance(value, np.ndarray) and value.dtype == np.uint8
     if not ok or value.ndim != 3 or value.shape[-1] != 3:
         got = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
-        raise ValueError(f"{key!r} must be a uint8 array of shape [H, W, 3], got {got}")
+        raise InvalidInputError(f"{key!r} must be a uint8 array of shape [H, W, 3], got {got}")
     return value
 
 
@@ -51,13 +64,13 @@ def _state(value: Any, key: str, width: int) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{key!r} must be numeric, got {type(value).__name__}: {exc}") from exc
+        raise InvalidInputError(f"{key!r} must be numeric, got {type(value).__name__}: {exc}") from exc
     if width == 1 and array.ndim == 0:
         array = array.reshape(1)
     if array.ndim == 2 and array.shape[1] == width and array.shape[0] > 0:
         array = array[-1]  # a [T, width] history: the newest row is the current state
     if array.shape != (width,):
-        raise ValueError(f"{key!r} must have shape [{width}] or [T, {width}], got {list(array.shape)}")
+        raise InvalidInputError(f"{key!r} must have shape [{width}] or [T, {width}], got {list(array.shape)}")
     return array
 
 
@@ -66,37 +79,37 @@ def request_to_observation(request: Any) -> tuple[dict[str, Any], str]:
 
     Keys lose their ``observation/`` prefix; ``observation/image`` stands in for
     ``exterior_image_1_left``; other ``observation/*`` entries pass through.
-    Raises ValueError naming the offending key.
+    Raises InvalidInputError naming the offending key.
     """
     if not isinstance(request, dict):
-        raise ValueError(f"a request must be a msgpack map, got {type(request).__name__}")
-    prompt = request.get("prompt")
+        raise InvalidInputError(f"a request must be a msgpack map, got {type(request).__name__}")
+    prompt = request.get(PROMPT_KEY)
     if not isinstance(prompt, str):
-        raise ValueError(
-            "request needs a 'prompt' string"
+        raise InvalidInputError(
+            f"request needs a {PROMPT_KEY!r} string"
             + ("" if prompt is None else f", got {type(prompt).__name__}")
         )
+    n = len(OBSERVATION_PREFIX)
     obs: dict[str, Any] = {
-        key[len(_PREFIX):]: value
+        key[n:]: value
         for key, value in request.items()
-        if isinstance(key, str) and key.startswith(_PREFIX)
+        if isinstance(key, str) and key.startswith(OBSERVATION_PREFIX)
     }
-    single = obs.pop("image", None)
+    single = obs.pop(SINGLE_IMAGE_KEY[n:], None)
     if single is not None:
         obs.setdefault(DEFAULT_CAMERA, single)
     if DEFAULT_CAMERA not in obs:
-        raise ValueError(
-            f"request has no image: send {', '.join(repr(_PREFIX + k) for k in IMAGE_KEYS)} "
-            "(or a single 'observation/image'); got keys "
-            f"{sorted(str(k) for k in request)}"
+        raise InvalidInputError(
+            f"request has no image: send {', '.join(map(repr, IMAGE_KEYS))} "
+            f"(or a single {SINGLE_IMAGE_KEY!r}); got keys {sorted(str(k) for k in request)}"
         )
-    for key in IMAGE_KEYS:
+    for key in CAMERAS:
         if key in obs:
-            obs[key] = _image(obs[key], _PREFIX + key)
-    for key, width in (("joint_position", 7), ("gripper_position", 1)):
+            obs[key] = _image(obs[key], OBSERVATION_PREFIX + key)
+    for key, width in STATE_WIDTHS.items():
         if key not in obs:
-            raise ValueError(f"request is missing {_PREFIX + key!r} ([{width}] float)")
-        obs[key] = _state(obs[key], _PREFIX + key, width)
+            raise InvalidInputError(f"request is missing {OBSERVATION_PREFIX + key!r} ([{width}] float)")
+        obs[key] = _state(obs[key], OBSERVATION_PREFIX + key, width)
     return obs, prompt
 
 
@@ -117,15 +130,14 @@ class PolicyServer:
         decode_video: bool = False,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        for attr in ("get_actions", "layout", "chunk_size", "embodiment"):
-            if not hasattr(policy, attr):
-                raise TypeError(
-                    f"policy {type(policy).__name__} has no {attr!r}; it must implement the Policy protocol"
-                )
+        if not isinstance(policy, Policy):
+            raise ConfigError(
+                f"{type(policy).__name__} is not a robosim_cosmos Policy; subclass robosim_cosmos.policy_api.Policy"
+            )
         if policy.layout not in LAYOUT_WIDTH:
-            raise ValueError(f"policy layout {policy.layout!r} is unknown; valid: {sorted(LAYOUT_WIDTH)}")
+            raise ConfigError(f"policy layout {policy.layout!r} is unknown; valid: {list(LAYOUTS)}")
         if api_key is not None and not api_key:
-            raise ValueError("api_key must be a non-empty string or None (no auth)")
+            raise ConfigError("api_key must be a non-empty string or None (no auth)")
         self.policy = policy
         self.host = host
         self.port = int(port)
@@ -141,7 +153,7 @@ class PolicyServer:
         extra = dict(metadata or {})
         clashes = {k: extra[k] for k in derived if k in extra and extra[k] != derived[k]}
         if clashes:
-            raise ValueError(
+            raise ConfigError(
                 f"metadata {clashes} contradicts the policy ({ {k: derived[k] for k in clashes} }); "
                 "these keys are filled in from the policy, leave them out"
             )
@@ -157,8 +169,7 @@ class PolicyServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}"
+        return ws_url(self.host, self.port)
 
     @property
     def running(self) -> bool:
@@ -168,9 +179,8 @@ class PolicyServer:
         """Start listening on a background thread; returns once the socket is bound."""
         if self.running:
             raise RuntimeError(f"server already running at {self.url}")
-        if hasattr(self.policy, "return_video"):
-            # Video decoding can dominate a policy call; only pay for it when it is sent.
-            self.policy.return_video = self.decode_video
+        # Video decoding can dominate a policy call; only pay for it when it is sent.
+        self.policy.set_return_video(self.decode_video)
         ready = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(
@@ -184,8 +194,8 @@ class PolicyServer:
             self._thread = None
             error = failure[0]
             if isinstance(error, OSError):
-                raise OSError(f"cannot listen on {self.host}:{self.port}: {error}") from error
-            raise RuntimeError(f"policy server failed to start: {error!r}") from error
+                raise ServerStartError(f"cannot listen on {self.host}:{self.port}: {error}") from error
+            raise ServerStartError(f"policy server failed to start: {error!r}") from error
         log.info("policy server listening on %s (layout %s)", self.url, self.policy.layout)
         return self
 
@@ -270,15 +280,13 @@ class PolicyServer:
         await server.wait_closed()
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path.split("?", 1)[0] == "/healthz":
+        if request.path.split("?", 1)[0] == HEALTH_PATH:
             return connection.respond(200, "OK")
         if self.api_key is None:
             return None
-        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+        scheme, token = parse_auth(request.headers.get(AUTH_HEADER, ""))
         # compare_digest: the time taken must not reveal how much of a guess was right.
-        if scheme.lower() in _AUTH_SCHEMES and hmac.compare_digest(
-            token.strip().encode(), self.api_key.encode()
-        ):
+        if scheme in _ACCEPTED_SCHEMES and hmac.compare_digest(token.encode(), self.api_key.encode()):
             return None
         log.warning("refused a connection from %s: missing or wrong API key", connection.remote_address)
         response = connection.respond(
@@ -300,7 +308,7 @@ class PolicyServer:
                     tb = traceback.format_exc()
                     log.error("request from %s failed:\n%s", peer, tb)
                     await ws.send(tb)
-                    await ws.close(_INTERNAL_ERROR, "policy server error; traceback sent as a text frame")
+                    await ws.close(CLOSE_INTERNAL_ERROR, "policy server error; traceback sent as a text frame")
                     return
                 await ws.send(reply)
         except ConnectionClosed:
@@ -309,7 +317,7 @@ class PolicyServer:
     def _answer(self, message: bytes | str) -> bytes:
         """Decode, run the policy, encode: runs on a worker thread."""
         if isinstance(message, str):
-            raise ValueError("expected a binary msgpack frame, got a text frame")
+            raise InvalidInputError("expected a binary msgpack frame, got a text frame")
         obs, prompt = request_to_observation(unpackb(message))
         queued = time.perf_counter()
         with self._policy_lock:  # policies need not be thread-safe
@@ -318,8 +326,8 @@ class PolicyServer:
             end = time.perf_counter()
         reply: dict[str, Any] = {
             "action": np.ascontiguousarray(chunk.actions, dtype=np.float32),
-            "server_timing": {"infer_ms": 1e3 * (end - start), "queue_ms": 1e3 * (start - queued)},
+            TIMING_KEY: {"infer_ms": 1e3 * (end - start), "queue_ms": 1e3 * (start - queued)},
         }
         if self.decode_video and chunk.predicted_video is not None:
-            reply["video"] = np.ascontiguousarray(chunk.predicted_video, dtype=np.uint8)
+            reply[VIDEO_KEY] = np.ascontiguousarray(chunk.predicted_video, dtype=np.uint8)
         return packb(reply)

@@ -18,22 +18,26 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.protocol import State
 from websockets.sync.client import ClientConnection, connect
 
-from ..errors import ProtocolError
-from ..service.codec import packb, unpackb
-from ..observations import CAMERAS as IMAGE_KEYS
-from .base import LAYOUT_OF_WIDTH, LAYOUT_WIDTH, ActionChunk, Layout
+from ..errors import ConfigError, InvalidInputError, ProtocolError
+from ..observations import CAMERAS
+from ..policy_api import LAYOUT_OF_WIDTH, LAYOUT_WIDTH, LAYOUTS, ActionChunk, Layout, Policy
+from .codec import packb, unpackb
+from .protocol import (
+    ACTION_KEYS,
+    AUTH_SCHEMES,
+    DEFAULT_METADATA,
+    OBSERVATION_PREFIX,
+    PROMPT_KEY,
+    SERVE_HINT,
+    STATE_WIDTHS,
+    TIMING_KEY,
+    VIDEO_KEY,
+    AuthScheme,
+    auth_header,
+    ws_url,
+)
 
 __all__ = ["Cosmos3ServicePolicy", "observation_to_request", "DEFAULT_METADATA"]
-
-AUTH_SCHEMES = ("Api-Key", "Bearer")
-# What the RoboLab Cosmos3-Nano-Policy-DROID server produces when it says nothing else.
-DEFAULT_METADATA: dict[str, Any] = {
-    "layout": "joint_pos",
-    "action_dim": 8,
-    "chunk_size": 32,
-    "embodiment": "droid",
-}
-_SERVE_HINT = "is the server running? start one with `robosim-cosmos serve --policy ...`"
 
 # Newer websockets warn unless connect() is used as a context manager (legacy=True
 # opts out) and honour proxy environment variables (a policy server is on the LAN:
@@ -48,57 +52,62 @@ if "proxy" in _CONNECT_PARAMS:
 
 def observation_to_request(observation: Mapping[str, Any], instruction: str) -> dict[str, Any]:
     """Build the wire request from a DROID observation dict, as the RoboLab client does."""
-    missing = [k for k in (*IMAGE_KEYS, "joint_position", "gripper_position") if k not in observation]
+    missing = [k for k in (*CAMERAS, *STATE_WIDTHS) if k not in observation]
     if missing:
-        raise ValueError(
-            f"observation lacks {missing}; the policy service needs {list(IMAGE_KEYS)} "
+        raise InvalidInputError(
+            f"observation lacks {missing}; the policy service needs {list(CAMERAS)} "
             "(uint8 [H, W, 3]), 'joint_position' [7] and 'gripper_position' [1]"
         )
     if not isinstance(instruction, str):
-        raise TypeError(f"instruction must be a str, got {type(instruction).__name__}")
+        raise InvalidInputError(f"instruction must be a str, got {type(instruction).__name__}")
     request: dict[str, Any] = {}
-    for key in IMAGE_KEYS:
+    for key in CAMERAS:
         image = np.asarray(observation[key])
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
-            raise ValueError(f"observation[{key!r}] must be uint8 [H, W, 3], got {image.dtype} {image.shape}")
-        request[f"observation/{key}"] = np.ascontiguousarray(image)
-    for key, width in (("joint_position", 7), ("gripper_position", 1)):
+            raise InvalidInputError(
+                f"observation[{key!r}] must be uint8 [H, W, 3], got {image.dtype} {image.shape}"
+            )
+        request[OBSERVATION_PREFIX + key] = np.ascontiguousarray(image)
+    for key, width in STATE_WIDTHS.items():
         value = np.asarray(observation[key], dtype=np.float64)
         if value.size != width:
-            raise ValueError(f"observation[{key!r}] must have {width} values, got shape {value.shape}")
-        request[f"observation/{key}"] = value.reshape(width)
-    request["prompt"] = instruction
+            raise InvalidInputError(f"observation[{key!r}] must have {width} values, got shape {value.shape}")
+        request[OBSERVATION_PREFIX + key] = value.reshape(width)
+    request[PROMPT_KEY] = instruction
     return request
 
 
-class Cosmos3ServicePolicy:
+class Cosmos3ServicePolicy(Policy):
     """Policy backed by a remote websocket policy server.
 
     Connects lazily on the first ``get_actions`` (or ``connect()``) and again after
     any dropped connection. ``layout``, ``embodiment`` and ``chunk_size`` hold the
     RoboLab defaults (``joint_pos``, ``droid``, 32) until the server's metadata
     frame arrives; call ``connect()`` to read them before the first request.
-    Every failure on the wire raises :class:`ProtocolError`.
+    Every failure on the wire raises :class:`ProtocolError`. Chunks carry the
+    server's predicted video when it sends one (``set_return_video(False)`` drops it).
     """
+
+    predicts_video = True
 
     def __init__(
         self,
         host: str = "127.0.0.1",
         port: int = 8000,
         api_key: str | None = None,
-        auth_scheme: str = "Api-Key",
+        auth_scheme: AuthScheme = "Api-Key",
         connect_timeout: float = 10.0,
         receive_timeout: float = 120.0,
         retries: int = 2,
     ) -> None:
         if auth_scheme not in AUTH_SCHEMES:
-            raise ValueError(f"auth_scheme {auth_scheme!r} is not supported; valid: {list(AUTH_SCHEMES)}")
+            raise ConfigError(f"auth_scheme {auth_scheme!r} is not supported; valid: {list(AUTH_SCHEMES)}")
         if retries < 0:
-            raise ValueError(f"retries must be >= 0, got {retries}")
+            raise ConfigError(f"retries must be >= 0, got {retries}")
         self.host = host
         self.port = int(port)
         self.api_key = api_key
-        self.auth_scheme = auth_scheme
+        self.auth_scheme: AuthScheme = auth_scheme
         self.connect_timeout = float(connect_timeout)
         self.receive_timeout = float(receive_timeout)
         self.retries = int(retries)
@@ -112,8 +121,11 @@ class Cosmos3ServicePolicy:
 
     @property
     def address(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}"
+        return ws_url(self.host, self.port)
+
+    def __repr__(self) -> str:
+        # Never the api key: reprs end up in logs and summary.json.
+        return f"Cosmos3ServicePolicy({self.address!r}, layout={self.layout!r}, chunk_size={self.chunk_size})"
 
     # -- connection ----------------------------------------------------------------
 
@@ -127,12 +139,6 @@ class Cosmos3ServicePolicy:
         """Close the connection; a later ``get_actions`` reconnects."""
         with self._lock:
             self._drop()
-
-    def __enter__(self) -> "Cosmos3ServicePolicy":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def reset(self) -> None:
         """Nothing to reset: the protocol is stateless per request."""
@@ -149,7 +155,7 @@ class Cosmos3ServicePolicy:
         if self._ws is not None and self._ws.protocol.state is State.OPEN:
             return self._ws
         self._drop()  # closed by the server since the last call: reconnect quietly
-        headers = {"Authorization": f"{self.auth_scheme} {self.api_key}"} if self.api_key else None
+        headers = auth_header(self.auth_scheme, self.api_key) if self.api_key else None
         last: BaseException | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -181,7 +187,7 @@ class Cosmos3ServicePolicy:
         reason = f"{type(last).__name__}: {last}" if last is not None else "unknown error"
         raise ProtocolError(
             f"could not connect to the policy server at {self.address} after "
-            f"{self.retries + 1} attempt(s) ({reason}); {_SERVE_HINT}"
+            f"{self.retries + 1} attempt(s) ({reason}); {SERVE_HINT}"
         ) from last
 
     def _read_metadata(self, ws: ClientConnection) -> None:
@@ -217,7 +223,7 @@ class Cosmos3ServicePolicy:
         if layout is not None and layout not in LAYOUT_WIDTH:
             self._drop()
             raise ProtocolError(
-                f"policy server at {self.address} announced layout {layout!r}; valid: {sorted(LAYOUT_WIDTH)}"
+                f"policy server at {self.address} announced layout {layout!r}; valid: {list(LAYOUTS)}"
             )
         if layout is not None and width is not None and int(width) != LAYOUT_WIDTH[layout]:
             self._drop()
@@ -277,10 +283,10 @@ class Cosmos3ServicePolicy:
     def _to_chunk(self, reply: Any, latency: float) -> ActionChunk:
         if not isinstance(reply, dict):
             raise ProtocolError(f"policy server reply must be a map, got {type(reply).__name__}")
-        actions = reply.get("action", reply.get("actions"))
+        actions = next((reply[k] for k in ACTION_KEYS if k in reply), None)
         if actions is None:
             raise ProtocolError(
-                f"policy server reply has no 'action' (or 'actions'); keys: {sorted(map(str, reply))}"
+                f"policy server reply has no {' or '.join(map(repr, ACTION_KEYS))}; keys: {sorted(map(str, reply))}"
             )
         actions = np.asarray(actions, dtype=np.float32)
         if actions.ndim != 2:
@@ -288,10 +294,10 @@ class Cosmos3ServicePolicy:
         layout = self.layout
         if not self._layout_known and actions.shape[1] in LAYOUT_OF_WIDTH:
             layout = LAYOUT_OF_WIDTH[actions.shape[1]]  # the server never said: trust the width
-        video = reply.get("video")
+        video = reply.get(VIDEO_KEY) if self.return_video else None
         info: dict[str, Any] = {"latency_s": latency, "server": self.address}
-        if isinstance(reply.get("server_timing"), dict):
-            info["server_timing"] = reply["server_timing"]
+        if isinstance(reply.get(TIMING_KEY), dict):
+            info[TIMING_KEY] = reply[TIMING_KEY]
         return ActionChunk(
             actions=actions,
             layout=layout,

@@ -1,0 +1,134 @@
+"""The Policy contract: action layouts, the :class:`ActionChunk` a policy returns, and the
+:class:`Policy` base class every backend implements.
+
+It sits with the core facts because both sides of the wire use it: the backends in
+``policies/`` implement it and the websocket server in ``service/`` serves any of them.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, get_args
+
+import numpy as np
+
+from .errors import InvalidInputError, PolicyError
+
+Layout = Literal["cosmos_ee_delta", "joint_pos"]
+LAYOUTS: tuple[Layout, ...] = get_args(Layout)
+LAYOUT_WIDTH: dict[Layout, int] = {"cosmos_ee_delta": 10, "joint_pos": 8}
+"""Row width of each layout: normalized ``[tx, ty, tz, r0..r5, grasp]``, or 7 joints + gripper."""
+LAYOUT_OF_WIDTH: dict[int, Layout] = {width: layout for layout, width in LAYOUT_WIDTH.items()}
+ENV_ACTION_MODE: dict[Layout, str] = {"cosmos_ee_delta": "cosmos", "joint_pos": "joint_position"}
+"""The DroidEnv ``action_mode`` that executes each layout's rows as they are."""
+
+
+def check_layout(layout: object) -> Layout:
+    """``layout`` if it is a known layout, else InvalidInputError listing the valid ones."""
+    if layout not in LAYOUT_WIDTH:
+        raise InvalidInputError(f"unknown action layout {layout!r}; valid: {list(LAYOUTS)}")
+    return layout  # type: ignore[return-value]
+
+
+@dataclass
+class ActionChunk:
+    """One policy answer.
+
+    actions: float32 [T, D]; D = 10 for ``cosmos_ee_delta`` (normalized
+        ``[tx, ty, tz, r0..r5, grasp]``), 8 for ``joint_pos`` (7 joint angles in rad
+        plus the gripper in DROID convention, 0 open .. 1 closed). T may be 0 for a
+        chunk that only carries a predicted video.
+    predicted_video: uint8 [F, H, W, 3] of the world the policy expects (frame 0 is the
+        state the chunk starts from, frame k the state after row k), or None.
+    info: backend details (``latency_s`` at least, when measured).
+    """
+
+    actions: np.ndarray
+    layout: Layout
+    embodiment: str = "droid"
+    predicted_video: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUT_WIDTH:
+            raise PolicyError(f"unknown action layout {self.layout!r}; valid: {list(LAYOUTS)}")
+        actions = np.asarray(self.actions)
+        width = LAYOUT_WIDTH[self.layout]
+        if actions.ndim != 2 or actions.shape[1] != width:
+            raise PolicyError(
+                f"layout {self.layout!r} needs actions of shape [T, {width}], got {actions.shape}"
+            )
+        if not np.all(np.isfinite(actions)):
+            bad = np.argwhere(~np.isfinite(actions))[0]
+            raise PolicyError(f"policy returned a non-finite action (row {bad[0]}, column {bad[1]})")
+        self.actions = actions.astype(np.float32, copy=False)
+        if self.predicted_video is not None:
+            video = np.asarray(self.predicted_video)
+            if video.dtype != np.uint8 or video.ndim != 4 or video.shape[-1] != 3:
+                raise PolicyError(
+                    f"predicted_video must be uint8 [F, H, W, 3], got {video.dtype} {video.shape}"
+                )
+            self.predicted_video = video
+
+    def __len__(self) -> int:
+        return int(self.actions.shape[0])
+
+    def validated(self) -> ActionChunk:
+        """A re-checked copy (shape, layout, NaN): a policy may have mutated the arrays."""
+        return ActionChunk(self.actions, self.layout, self.embodiment, self.predicted_video, self.info)
+
+
+class Policy(abc.ABC):
+    """What every backend implements.
+
+    ``get_actions`` takes a DROID-style observation dict (keys from
+    :mod:`robosim_cosmos.observations`) and the instruction and returns an ActionChunk.
+
+    Declared capabilities (class or instance attributes):
+    ``layout`` and ``chunk_size`` describe the chunks; ``needs_images``: whether the
+    observation must carry camera images (False lets envs skip rendering);
+    ``predicts_video``: whether chunks can carry a predicted video, switched with
+    :meth:`set_return_video`.
+    """
+
+    layout: Layout
+    chunk_size: int
+    embodiment: str = "droid"
+    needs_images: bool = True
+    predicts_video: bool = False
+    _return_video: bool = True
+
+    @abc.abstractmethod
+    def get_actions(self, observation: Mapping[str, Any], instruction: str) -> ActionChunk:
+        """One chunk for this observation and instruction."""
+
+    def reset(self) -> None:
+        """Start of an episode (default: nothing to forget)."""
+
+    def connect(self) -> Mapping[str, Any]:
+        """Make the policy ready to answer and return what it announces about itself (a remote
+        policy: its server's metadata frame); default: nothing to do, ``{}``."""
+        return {}
+
+    def close(self) -> None:
+        """Release resources (connections, models); default no-op."""
+
+    @property
+    def return_video(self) -> bool:
+        """Whether chunks currently carry a predicted video."""
+        return self.predicts_video and self._return_video
+
+    def set_return_video(self, enabled: bool) -> None:
+        """Ask for (True) or skip (False) the predicted video; ignored by policies that predict none."""
+        self._return_video = bool(enabled)
+
+    def set_execution_horizon(self, steps: int) -> None:
+        """The caller executes only the first ``steps`` rows of each chunk; a policy may skip
+        work for the rest (the scripted expert simulates no further). Default: ignored."""
+
+    def __enter__(self) -> Policy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

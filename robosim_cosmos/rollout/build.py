@@ -1,0 +1,58 @@
+"""Build the env and policy a :class:`RolloutConfig` names, and connect them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from ..errors import PolicyError
+from ..policies.registry import NEEDS_ENV, create_policy, spec_kind
+from ..policy_api import ENV_ACTION_MODE, LAYOUTS, Layout, Policy
+from .config import RolloutConfig
+
+
+def make_env(cfg: RolloutConfig, layout: Layout, obs_mode: str) -> gym.Env:
+    """The config's env in the action mode that executes ``layout`` (or joint positions)."""
+    action_mode = "joint_position" if cfg.execution == "joint_position" else ENV_ACTION_MODE[layout]
+    kwargs: dict[str, Any] = dict(action_mode=action_mode, obs_mode=obs_mode, robot=cfg.robot)
+    if cfg.instruction:
+        kwargs["instruction"] = cfg.instruction
+    if cfg.max_steps is not None:
+        kwargs["max_episode_steps"] = cfg.max_steps
+    return gym.make(cfg.env_id, **kwargs)
+
+
+_VIDEO_KWARGS = frozenset({"return_video", "predict_video"})
+
+
+def _configure(policy: Policy, cfg: RolloutConfig) -> None:
+    if not _VIDEO_KWARGS & set(cfg.policy_kwargs):  # an explicit backend option wins
+        policy.set_return_video(cfg.video)  # without video nobody looks at it: skip the work
+    policy.set_execution_horizon(cfg.open_loop_steps)
+
+
+def build(cfg: RolloutConfig, policy: Policy | None = None) -> tuple[gym.Env, Policy]:
+    """(env, policy) for a config; ``policy`` overrides ``cfg.policy`` with a ready object."""
+    if policy is None and spec_kind(cfg.policy) in NEEDS_ENV:
+        # Built on the rollout's own env: it reads privileged state and never looks at images.
+        env = make_env(cfg, "cosmos_ee_delta", "state")
+        try:
+            policy = create_policy(cfg.policy, env=env, **cfg.policy_kwargs)
+            _configure(policy, cfg)
+        except BaseException:
+            env.close()
+            raise
+        if ENV_ACTION_MODE[policy.layout] != "cosmos" and cfg.execution == "native":
+            env.close()
+            env = make_env(cfg, policy.layout, "state")
+        return env, policy
+    if policy is None:
+        policy = create_policy(cfg.policy, **cfg.policy_kwargs)
+    if not isinstance(policy, Policy):
+        raise PolicyError(f"{type(policy).__name__} is not a robosim_cosmos Policy (subclass policy_api.Policy)")
+    _configure(policy, cfg)
+    policy.connect()  # a remote server announces its layout in the metadata frame
+    if policy.layout not in ENV_ACTION_MODE:
+        raise PolicyError(f"policy {type(policy).__name__} has layout {policy.layout!r}; valid: {list(LAYOUTS)}")
+    return make_env(cfg, policy.layout, "rgb" if policy.needs_images else "state"), policy

@@ -1,0 +1,177 @@
+"""One closed-loop episode and its typed result record (one line of ``results.jsonl``)."""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from ..envs import task_of
+from ..envs.droid_env import DroidEnv
+from ..errors import PolicyError
+from ..observations import DEFAULT_CAMERA
+from ..policy_api import ActionChunk, Policy
+from .config import RolloutConfig
+from .video import VideoWriter
+
+VIDEO_CAMERA = DEFAULT_CAMERA
+_OUTRO_FRAMES = 8  # the last frame, held ~0.5 s with the outcome in the caption
+
+
+@dataclass
+class EpisodeResult:
+    """What one episode did.
+
+    policy_latency_s: {mean, max} seconds per policy call; ik_error / tracking_error:
+    {position_mm, rotation_deg} each {mean, max}, None when nothing was measured;
+    clipped_values: normalized action values the decoder clipped into [−1, 1];
+    video: path relative to the run folder; error: ``Type: message`` when the episode raised.
+    """
+
+    env_id: str
+    task: str
+    instruction: str | None
+    seed: int
+    episode: int
+    success: bool = False
+    steps: int = 0
+    sim_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    policy_latency_s: dict[str, float | None] = field(default_factory=lambda: _stats([]))
+    ik_error: dict[str, dict[str, float | None]] | None = None
+    tracking_error: dict[str, dict[str, float | None]] | None = None
+    clipped_values: int = 0
+    chunks: int = 0
+    video: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> EpisodeResult:
+        """A record from a results.jsonl line (keys it does not know are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in names})
+
+
+def _stats(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"mean": None, "max": None}
+    arr = np.asarray(values, dtype=np.float64)
+    return {"mean": float(arr.mean()), "max": float(arr.max())}
+
+
+def _error_stats(position: list[float], rotation: list[float]) -> dict[str, dict[str, float | None]] | None:
+    return {"position_mm": _stats(position), "rotation_deg": _stats(rotation)} if position else None
+
+
+def _prediction_frame(video: np.ndarray | None, step: int) -> np.ndarray | None:
+    if video is None or len(video) == 0:
+        return None
+    return video[min(step, len(video) - 1)]
+
+
+def _check_chunk(chunk: object, policy: Policy) -> ActionChunk:
+    if not isinstance(chunk, ActionChunk):
+        raise PolicyError(f"get_actions must return an ActionChunk, got {type(chunk).__name__}")
+    checked = chunk.validated()
+    if checked.layout != policy.layout:
+        raise PolicyError(f"policy declared layout {policy.layout!r} but returned a {checked.layout!r} chunk")
+    if len(checked) == 0:
+        raise PolicyError("policy returned an empty action chunk")
+    return checked
+
+
+def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, out: Path) -> EpisodeResult:
+    """Run one episode; never raises for policy/env failures (they become ``error``)."""
+    base = env.unwrapped
+    assert isinstance(base, DroidEnv)
+    task = task_of(cfg.env_id)
+    result = EpisodeResult(cfg.env_id, task, cfg.instruction, cfg.seed + episode, episode)
+    convert = cfg.execution == "joint_position" and policy.layout == "cosmos_ee_delta"
+    latencies: list[float] = []
+    ik_p: list[float] = []
+    ik_r: list[float] = []
+    tr_p: list[float] = []
+    tr_r: list[float] = []
+    writer: VideoWriter | None = None
+    t_start = time.perf_counter()
+    caption_head = ""
+    try:
+        obs, info = env.reset(seed=result.seed)
+        instruction = info["instruction"]
+        result.instruction = instruction
+        policy.reset()
+        if cfg.video:
+            writer = VideoWriter(out / "videos", f"{task}_ep{episode}")
+        done = False
+        while not done:
+            base.reanchor()
+            t0 = time.perf_counter()
+            chunk = _check_chunk(policy.get_actions(obs, instruction), policy)
+            latencies.append(time.perf_counter() - t0)
+            rows = chunk.actions[: cfg.open_loop_steps]
+            if convert:
+                decoded = base.decoder.decode(rows, np.asarray(obs["joint_position"], dtype=np.float64))
+                rows = np.concatenate([decoded.joint_positions, decoded.gripper[:, None]], axis=1)
+                space = env.action_space
+                rows = np.clip(rows, space.low, space.high).astype(np.float32)
+                ik_p.extend(decoded.ik.position_error_mm.tolist())
+                ik_r.extend(decoded.ik.rotation_error_deg.tolist())
+                result.clipped_values += decoded.clipped
+            for j, row in enumerate(rows):
+                obs, _, terminated, truncated, info = env.step(row)
+                result.steps += 1
+                if not convert and base.action_mode == "cosmos":
+                    ik_p.append(info["ik_position_error_mm"])
+                    ik_r.append(info["ik_rotation_error_deg"])
+                    result.clipped_values += int(info["clipped_values"])
+                tr_p.append(info["tracking_position_error_mm"])
+                tr_r.append(info["tracking_rotation_error_deg"])
+                result.success = bool(info["is_success"])
+                done = bool(terminated or truncated)
+                if writer is not None:
+                    camera = obs.get(VIDEO_CAMERA)
+                    if camera is None:
+                        camera = base.render_camera(VIDEO_CAMERA)
+                    caption_head = instruction
+                    writer.add(
+                        camera, _prediction_frame(chunk.predicted_video, j + 1),
+                        [caption_head, f"chunk {result.chunks}  step {j + 1}/{len(rows)}  t={info['sim_time']:.2f}s"],
+                    )
+                if done:
+                    break
+            result.chunks += 1
+        result.sim_seconds = float(info["sim_time"])
+    except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
+        result.success = False
+        result.error = f"{type(exc).__name__}: {exc}"
+        if os.environ.get("ROBOSIM_COSMOS_DEBUG"):
+            traceback.print_exc()
+        result.sim_seconds = float(base.data.time)
+    result.wall_seconds = time.perf_counter() - t_start
+    result.policy_latency_s = _stats(latencies)
+    result.ik_error = _error_stats(ik_p, ik_r)
+    result.tracking_error = _error_stats(tr_p, tr_r)
+    if writer is not None:
+        _finish_video(writer, result, task, caption_head)
+    return result
+
+
+def _finish_video(writer: VideoWriter, result: EpisodeResult, task: str, caption_head: str) -> None:
+    outcome = "SUCCESS" if result.success else ("ERROR" if result.error else "FAILURE")
+    name = f"{task}_ep{result.episode}_{'success' if result.success else 'failure'}.mp4"
+    try:
+        final = writer.finish(name, [caption_head, f"outcome: {outcome}  steps {result.steps}"], _OUTRO_FRAMES)
+        result.video = None if final is None else str(Path("videos") / name)
+    except Exception as exc:  # noqa: BLE001 - the episode's numbers stand without its video
+        result.video = None
+        if result.error is None:
+            result.error = f"video: {type(exc).__name__}: {exc}"

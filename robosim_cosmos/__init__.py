@@ -1,13 +1,12 @@
 """robosim_cosmos: Cosmos 3 robot policies in closed loop against a simulated DROID Franka."""
 
 from . import _gl  # noqa: F401  (must run before anything imports mujoco)
-
-from ._version import __version__  # noqa: E402
-from .envs import ENV_IDS, register_envs  # noqa: E402
+from ._version import __version__
+from .envs import ENV_IDS, register_envs
 
 register_envs()
 
-__all__ = ["ENV_IDS", "create_policy", "register_envs", "rollout", "__version__"]
+__all__ = ["ENV_IDS", "__version__", "create_policy", "register_envs", "rollout"]
 
 
 def __getattr__(name: str) -> object:

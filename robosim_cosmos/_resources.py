@@ -6,9 +6,9 @@ An installed wheel carries them under ``robosim_cosmos/_data/``; a source checko
 
 from __future__ import annotations
 
-from .errors import ConfigError, ResourceNotFoundError
-
 from pathlib import Path
+
+from .errors import ConfigError, ResourceNotFoundError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -9,14 +9,14 @@ Any object form may carry ``"layout"`` (``cosmos_ee_delta`` or ``joint_pos``).
 
 from __future__ import annotations
 
-from .errors import InvalidInputError, ResourceNotFoundError
-
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .errors import InvalidInputError, ResourceNotFoundError
 
 FORMS = '{"shape", "dtype", "data"}, {"action_chunks": [...]}, or a bare list of rows'
 

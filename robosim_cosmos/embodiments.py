@@ -7,10 +7,10 @@ action normalization statistics, where the toolkit ships one.
 
 from __future__ import annotations
 
-from .errors import ConfigError, InvalidTypeError
-
 from dataclasses import dataclass
 from typing import Literal
+
+from .errors import ConfigError, InvalidTypeError
 
 NormalizationKind = Literal["quantile", "meanstd", "minmax", "quantile_rot"]
 GripperConvention = Literal["cosmos_grasp_open_1", "none"]

@@ -8,8 +8,9 @@ It sits with the core facts because both sides of the wire use it: the backends 
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from robosim_cosmos.errors import MissingDependencyError
-from robosim_cosmos.policy_api import ActionChunk, Policy
 from robosim_cosmos.policies.conditioning import conditioning_image, resize_bilinear, to_pipeline_image
 from robosim_cosmos.policies.diffusers_policy import DiffusersCosmos3Policy
+from robosim_cosmos.policy_api import ActionChunk, Policy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHUNK = 4  # small chunk, tier 256 and 2 steps keep a call under a second on 2 CPU cores
@@ -356,3 +356,37 @@ def test_bad_arguments_raise_value_error(tiny_checkpoint, kwargs, match):
 def test_empty_instruction_is_rejected(policy):
     with pytest.raises(ValueError, match="instruction"):
         policy.get_actions(_observation(), "  ")
+
+
+def test_embodiment_table_agrees_with_the_installed_diffusers():
+    """Every domain id and action width in our table is the one diffusers conditions the model with."""
+    pytest.importorskip("diffusers")
+    from diffusers.pipelines.cosmos import pipeline_cosmos3_omni as omni
+
+    from robosim_cosmos.embodiments import EMBODIMENTS
+
+    checked = 0
+    for emb in EMBODIMENTS:
+        if emb.domain_name in omni._EMBODIMENT_TO_DOMAIN_ID:
+            assert omni._EMBODIMENT_TO_DOMAIN_ID[emb.domain_name] == emb.domain_id, emb.name
+            checked += 1
+        if emb.domain_name in omni._EMBODIMENT_TO_RAW_ACTION_DIM:
+            assert omni._EMBODIMENT_TO_RAW_ACTION_DIM[emb.domain_name] == emb.raw_dim, emb.name
+    assert checked == len(EMBODIMENTS)
+
+
+def test_a_domain_id_diffusers_disagrees_with_is_refused():
+    import dataclasses
+
+    import diffusers
+
+    from robosim_cosmos.embodiments import get_embodiment
+    from robosim_cosmos.errors import ConfigError
+    from robosim_cosmos.policies.diffusers_policy import check_domain_table
+
+    droid = get_embodiment("droid")
+    check_domain_table(droid, diffusers)  # agrees: no error
+    with pytest.raises(ConfigError, match="maps domain 'droid_lerobot' to id 8"):
+        check_domain_table(dataclasses.replace(droid, domain_id=9), diffusers)
+    with pytest.raises(ConfigError, match="10-wide"):
+        check_domain_table(dataclasses.replace(droid, raw_dim=11), diffusers)

@@ -135,3 +135,17 @@ def test_embodiment_table():
         get_embodiment("pr2")
     with pytest.raises(ValueError, match="libero"):
         get_embodiment("libero")
+
+
+def test_stats_of_another_normalization_kind_are_refused_for_an_embodiment():
+    from robosim_cosmos.errors import StatsError
+    from robosim_cosmos.kinematics.decode import ChunkDecoder
+    from robosim_cosmos.kinematics.normalization import check_stats_for, load_stats
+
+    quantile = load_stats("droid_lerobot")
+    assert check_stats_for(quantile, "droid") is quantile
+    meanstd = ActionStats("meanstd", {"mean": [0.0] * 10, "std": [1.0] * 10}, domain_name="droid_lerobot")
+    with pytest.raises(StatsError, match="'meanstd' normalization; embodiment 'droid' is normalized with 'quantile'"):
+        ChunkDecoder("droid", stats=meanstd)
+    with pytest.raises(ValueError, match="width 9"):  # still a ValueError for callers that catch one
+        check_stats_for(ActionStats("quantile", {"q01": [0.0] * 9, "q99": [1.0] * 9}), "droid")

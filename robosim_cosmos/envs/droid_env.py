@@ -7,7 +7,6 @@ kinematics layer: de-normalize, compose on the previously commanded ``cosmos_ee`
 
 from __future__ import annotations
 
-import copy
 import os
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args

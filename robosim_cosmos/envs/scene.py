@@ -10,18 +10,17 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Sequence
 
 import mujoco
 import numpy as np
 
-from ..errors import InvalidInputError
 from .._resources import envs_dir
-from ..kinematics import frames
+from ..errors import InvalidInputError
 from ..kinematics.robot import RobotDescription, robot_spec
-from ..observations import CAMERAS, WRIST_CAMERA  # camera names = the DROID observation keys they fill
+from ..observations import WRIST_CAMERA  # camera names = the DROID observation keys they fill
 
 CONTROL_HZ = 15.0
 PHYSICS_SUBSTEPS = 33

@@ -8,13 +8,13 @@ physics state, and ``state`` exposes privileged information for scripted policie
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-
 from dataclasses import dataclass
 from typing import ClassVar
 
 import mujoco
 import numpy as np
+
+from ..errors import ConfigError
 
 CUBE_HALF = 0.025
 WORKSPACE_X = (0.42, 0.64)

@@ -14,12 +14,12 @@ from functools import lru_cache
 import mujoco
 import numpy as np
 
-from ..errors import InvalidInputError
 from ..embodiments import EE_DELTA_COLUMNS, Embodiment, get_embodiment
+from ..errors import ConfigError, InvalidActionError, InvalidInputError
 from .deltas import decode_backward_framewise
 from .gripper import grasp_to_droid
 from .ik import IKResult, IKSettings, IKSolver
-from .normalization import ActionStats, load_stats
+from .normalization import ActionStats, check_stats_for, load_stats
 from .robot import robot_spec
 
 
@@ -27,18 +27,18 @@ def validate_chunk(actions: np.ndarray, width: int, name: str = "action chunk") 
     """Check an action chunk is a finite float array [T, width] with T >= 1; returns float64."""
     arr = np.asarray(actions)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise InvalidInputError(f"{name} must be numeric, got dtype {arr.dtype}")
+        raise InvalidActionError(f"{name} must be numeric, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if arr.ndim != 2:
-        raise InvalidInputError(f"{name} must be 2-D [T, {width}], got shape {arr.shape}")
+        raise InvalidActionError(f"{name} must be 2-D [T, {width}], got shape {arr.shape}")
     if arr.shape[0] == 0:
-        raise InvalidInputError(f"{name} is empty (T = 0 rows)")
+        raise InvalidActionError(f"{name} is empty (T = 0 rows)")
     if arr.shape[1] != width:
-        raise InvalidInputError(f"{name} rows must have {width} columns, got {arr.shape[1]}")
+        raise InvalidActionError(f"{name} rows must have {width} columns, got {arr.shape[1]}")
     bad = ~np.isfinite(arr)
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise InvalidInputError(f"{name} contains NaN or inf (first at row {r}, column {c})")
+        raise InvalidActionError(f"{name} contains NaN or inf (first at row {r}, column {c})")
     return arr
 
 
@@ -101,19 +101,14 @@ class ChunkDecoder:
         ik_settings: IKSettings | None = None,
     ) -> None:
         self.embodiment = get_embodiment(embodiment)
-        if self.embodiment.columns != EE_DELTA_COLUMNS:
-            raise InvalidInputError(
-                f"embodiment {self.embodiment.name!r} is not an end-effector delta layout "
-                f"({self.embodiment.raw_dim} columns); decodable: 10-column [tx, ty, tz, r0..r5, grasp]"
+        if self.embodiment.columns != EE_DELTA_COLUMNS or self.embodiment.gripper != "cosmos_grasp_open_1":
+            raise ConfigError(
+                f"embodiment {self.embodiment.name!r} is not an end-effector delta layout with a Cosmos "
+                f"grasp column ({self.embodiment.raw_dim} columns, gripper {self.embodiment.gripper!r}); "
+                "decodable: 10-column [tx, ty, tz, r0..r5, grasp]"
             )
         if isinstance(stats, ActionStats):
-            if stats.width != self.embodiment.raw_dim:
-                raise InvalidInputError(f"stats width {stats.width} != {self.embodiment.raw_dim} for {self.embodiment.name!r}")
-            if stats.domain_name and stats.domain_name != self.embodiment.domain_name:
-                raise InvalidInputError(
-                    f"stats belong to domain {stats.domain_name!r}, not {self.embodiment.domain_name!r}"
-                )
-            self.stats = stats
+            self.stats = check_stats_for(stats, self.embodiment)
         else:
             self.stats = load_stats(stats, embodiment=self.embodiment)
         self.ik = make_ik_solver(robot, ik_settings)

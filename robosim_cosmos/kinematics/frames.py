@@ -11,9 +11,9 @@ Every frame offset used anywhere in the project is defined here once:
 
 from __future__ import annotations
 
-from ..errors import InvalidInputError
-
 import numpy as np
+
+from ..errors import InvalidInputError
 
 
 def rot_z(angle: float) -> np.ndarray:

@@ -10,18 +10,17 @@ never an exception in the middle of a chunk.
 
 from __future__ import annotations
 
-from ..errors import InvalidInputError
-
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import daqp
 import mink
 import mujoco
 import numpy as np
 
+from ..errors import InvalidInputError
 from .robot import site_pose
+
 
 @dataclass(frozen=True)
 class IKSettings:
@@ -214,7 +213,7 @@ class IKSolver:
                 full[self._qadr] += dq
                 config.update(full)
                 p, c = self._errors(p_target, R_target)
-                if p <= best_p and c >= best_c or p + (1.0 - c) * 0.1 < best_p + (1.0 - best_c) * 0.1:
+                if (p <= best_p and c >= best_c) or p + (1.0 - c) * 0.1 < best_p + (1.0 - best_c) * 0.1:
                     best_q, best_p, best_c = full, p, c
                 elif p > best_p and c < best_c:
                     break  # both errors grew: the target is out of reach

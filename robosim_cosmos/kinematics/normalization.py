@@ -15,18 +15,18 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import get_args
 
 import numpy as np
 
-from ..errors import ResourceNotFoundError, StatsError
 from .._resources import stats_dir
-from ..embodiments import Embodiment, get_embodiment
+from ..embodiments import Embodiment, NormalizationKind, get_embodiment
+from ..errors import ResourceNotFoundError, StatsError
 
-NormalizationKind = Literal["quantile", "meanstd", "minmax", "quantile_rot"]
-NORMALIZATION_KINDS: tuple[str, ...] = ("quantile", "meanstd", "minmax", "quantile_rot")
+NORMALIZATION_KINDS: tuple[NormalizationKind, ...] = get_args(NormalizationKind)
 _REQUIRED = {
     "quantile": ("q01", "q99"),
     "quantile_rot": ("q01", "q99"),
@@ -246,14 +246,25 @@ def load_stats(
         raise StatsError(f"stats file {path} is not valid JSON: {exc}") from exc
     stats = _parse(doc, str(path))
     if emb is not None:
-        if stats.width != emb.raw_dim:
-            raise StatsError(
-                f"stats {path} have width {stats.width} but embodiment {emb.name!r} "
-                f"needs {emb.raw_dim} columns"
-            )
-        if stats.domain_name and stats.domain_name != emb.domain_name:
-            raise StatsError(
-                f"stats {path} belong to domain {stats.domain_name!r}, not {emb.domain_name!r} "
-                f"(embodiment {emb.name!r}); stats of one domain never substitute for another's"
-            )
+        check_stats_for(stats, emb)
+    return stats
+
+
+def check_stats_for(stats: ActionStats, embodiment: str | Embodiment) -> ActionStats:
+    """``stats`` if they can normalize ``embodiment``'s actions: same width, same domain (when
+    the stats name one) and the normalization kind the embodiment's processor uses."""
+    emb = get_embodiment(embodiment)
+    where = stats.source or "stats"
+    if stats.width != emb.raw_dim:
+        raise StatsError(f"{where} have width {stats.width} but embodiment {emb.name!r} needs {emb.raw_dim} columns")
+    if stats.domain_name and stats.domain_name != emb.domain_name:
+        raise StatsError(
+            f"{where} belong to domain {stats.domain_name!r}, not {emb.domain_name!r} "
+            f"(embodiment {emb.name!r}); stats of one domain never substitute for another's"
+        )
+    if stats.kind != emb.normalization:
+        raise StatsError(
+            f"{where} use {stats.kind!r} normalization; embodiment {emb.name!r} is normalized with "
+            f"{emb.normalization!r}"
+        )
     return stats

@@ -13,8 +13,6 @@ compensation for every robot body (it must be set at compile time).
 
 from __future__ import annotations
 
-from ..errors import ConfigError, ResourceNotFoundError
-
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,8 @@ import numpy as np
 from robosim_cosmos._resources import envs_dir
 from robosim_cosmos.kinematics import frames
 from robosim_cosmos.kinematics.gripper import FINGER_OPEN_M, droid_to_finger_opening
+
+from ..errors import ConfigError, ResourceNotFoundError
 
 RobotVariant = Literal["embedded", "menagerie"]
 

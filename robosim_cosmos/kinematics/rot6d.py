@@ -7,9 +7,9 @@ still give a proper rotation (skipping it leaves det ≈ 0.97 and drift).
 
 from __future__ import annotations
 
-from ..errors import InvalidInputError
-
 import numpy as np
+
+from ..errors import InvalidInputError
 
 IDENTITY_ROT6D = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
 _EPS = 1e-12

@@ -24,12 +24,13 @@ Everything here is numpy only; ``to_pipeline_image`` imports Pillow lazily.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InvalidInputError, InvalidTypeError
 from .._optional import require
+from ..errors import InvalidInputError, InvalidTypeError
 from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS, WRIST_CAMERA
 
 ViewPoint = Literal["ego_view", "concat_view"]

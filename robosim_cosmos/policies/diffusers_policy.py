@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from .._optional import require
-from ..embodiments import get_embodiment
-from ..errors import InvalidInputError, InvalidTypeError, PolicyError, ResourceNotFoundError
+from ..embodiments import Embodiment, get_embodiment
+from ..errors import ConfigError, InvalidInputError, InvalidTypeError, PolicyError, ResourceNotFoundError
 from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS
 from ..policy_api import LAYOUT_WIDTH, ActionChunk, Layout, Policy
 from .conditioning import VIEW_POINTS, ViewPoint, conditioning_image, to_pipeline_image
@@ -114,6 +115,7 @@ class DiffusersCosmos3Policy(Policy):
                 f"embodiment {spec.name!r} has {spec.raw_dim}-wide actions; this backend returns the "
                 f"{LAYOUT_WIDTH[_LAYOUT]}-wide {_LAYOUT!r} layout (droid, bridge, umi, fractal, robomind_ur)"
             )
+        check_domain_table(spec, self._diffusers)
         if chunk_size is None:
             chunk_size = spec.default_chunk
             if chunk_size is None:
@@ -345,6 +347,25 @@ class DiffusersCosmos3Policy(Policy):
             f"chunk_size={self.chunk_size}, steps={self.num_inference_steps}, "
             f"guidance_scale={self.guidance_scale}, resolution_tier={self.resolution_tier}, "
             f"view_point={self.view_point!r}, seed={self.seed})"
+        )
+
+
+def check_domain_table(embodiment: Embodiment, diffusers: Any) -> None:
+    """Refuse an embodiment whose domain id or action width the installed diffusers disagrees
+    with: the model would be conditioned on another robot's domain."""
+    module = getattr(getattr(getattr(diffusers, "pipelines", None), "cosmos", None), "pipeline_cosmos3_omni", None)
+    ids = getattr(module, "_EMBODIMENT_TO_DOMAIN_ID", None)
+    widths = getattr(module, "_EMBODIMENT_TO_RAW_ACTION_DIM", None)
+    name = embodiment.domain_name
+    if isinstance(ids, dict) and name in ids and ids[name] != embodiment.domain_id:
+        raise ConfigError(
+            f"diffusers maps domain {name!r} to id {ids[name]}, robosim_cosmos.embodiments says "
+            f"{embodiment.domain_id}; update one of them"
+        )
+    if isinstance(widths, dict) and name in widths and widths[name] != embodiment.raw_dim:
+        raise ConfigError(
+            f"diffusers gives domain {name!r} {widths[name]}-wide actions, robosim_cosmos.embodiments says "
+            f"{embodiment.raw_dim}; update one of them"
         )
 
 

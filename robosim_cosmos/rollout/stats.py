@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import InvalidInputError
-
 import math
+
+from ..errors import InvalidInputError
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

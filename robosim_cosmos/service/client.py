@@ -11,7 +11,8 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -37,7 +38,7 @@ from .protocol import (
     ws_url,
 )
 
-__all__ = ["Cosmos3ServicePolicy", "observation_to_request", "DEFAULT_METADATA"]
+__all__ = ["DEFAULT_METADATA", "Cosmos3ServicePolicy", "observation_to_request"]
 
 # Newer websockets warn unless connect() is used as a context manager (legacy=True
 # opts out) and honour proxy environment variables (a policy server is on the LAN:

@@ -14,15 +14,15 @@ any openpi peer). Map keys must be ``str`` or ``bytes`` on decode.
 
 from __future__ import annotations
 
-from ..errors import InvalidInputError
-
 import math
 from typing import Any
 
 import msgpack
 import numpy as np
 
-__all__ = ["packb", "unpackb", "UNSUPPORTED_KINDS"]
+from ..errors import InvalidInputError
+
+__all__ = ["UNSUPPORTED_KINDS", "packb", "unpackb"]
 
 # void (structured), object and complex arrays have no portable byte layout on
 # the wire; openpi peers refuse them too.

@@ -18,7 +18,8 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -175,7 +176,7 @@ class PolicyServer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, timeout: float = 10.0) -> "PolicyServer":
+    def start(self, timeout: float = 10.0) -> PolicyServer:
         """Start listening on a background thread; returns once the socket is bound."""
         if self.running:
             raise RuntimeError(f"server already running at {self.url}")
@@ -212,7 +213,7 @@ class PolicyServer:
                 return
         self._thread = None
 
-    def __enter__(self) -> "PolicyServer":
+    def __enter__(self) -> PolicyServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,5 +1,6 @@
 """Rollout speed: wall seconds per simulated second for one scripted DroidCubeInBowl episode,
-with and without video. Prints JSON.
+without video, with video but no predicted-world panel (the baseline), and with the panel
+(the scripted expert's simulator prediction, forecast by the env). Prints JSON.
 
     python benchmarks/rollout.py [--episodes 1] [--seed 0]
 """
@@ -25,15 +26,22 @@ def main() -> None:
 
     report: dict = {"env": args.env, "policy": args.policy, "episodes": args.episodes,
                     "cpu_count": os.cpu_count()}
-    for video in (False, True):
+    runs = {
+        "no_video": (False, {}),
+        "video_without_prediction": (True, {"predict_video": False}),
+        "video": (True, {}),
+    }
+    for label, (video, policy_kwargs) in runs.items():
+        if args.policy != "scripted" and policy_kwargs:
+            continue
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
             res = robosim_cosmos.rollout(args.env, args.policy, episodes=args.episodes, seed=args.seed,
-                                         out=out, video=video, progress=False)
+                                         out=out, video=video, progress=False, policy_kwargs=policy_kwargs)
             total = time.perf_counter() - t0
         sim = sum(r["sim_seconds"] for r in res.results)
         wall = sum(r["wall_seconds"] for r in res.results)
-        report["video" if video else "no_video"] = {
+        report[label] = {
             "sim_seconds": round(sim, 3),
             "episode_wall_seconds": round(wall, 3),
             "total_wall_seconds_with_setup": round(total, 3),

@@ -21,14 +21,15 @@ import os
 import platform
 import statistics
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from robosim_cosmos.observations import CAMERAS as IMAGE_KEYS
 from robosim_cosmos.policy_api import ActionChunk
-from robosim_cosmos.service.client import Cosmos3ServicePolicy, observation_to_request
 from robosim_cosmos.service import PolicyServer, packb, unpackb
+from robosim_cosmos.service.client import Cosmos3ServicePolicy, observation_to_request
 
 TARGET_OVERHEAD_MS = 3.0
 

@@ -54,7 +54,7 @@ def main() -> None:
             env.unwrapped.reanchor()  # compose the chunk on the observed end-effector pose
             chunk = policy.get_actions(obs, info["instruction"])
             for row in chunk.actions[: args.open_loop_steps]:
-                obs, reward, terminated, truncated, info = env.step(row)
+                obs, _reward, terminated, truncated, info = env.step(row)
                 steps += 1
                 done = terminated or truncated
                 if done:

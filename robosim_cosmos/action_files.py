@@ -51,7 +51,7 @@ def _as_chunk(rows: object, where: str) -> np.ndarray:
     return arr
 
 
-def load_action_file(path: str | os.PathLike) -> ActionFile:
+def load_action_file(path: str | os.PathLike[str]) -> ActionFile:
     """Parse an action file; raises FileNotFoundError or ValueError naming the problem."""
     path = Path(path)
     if not path.is_file():

@@ -36,7 +36,9 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
     actions = load_action_file(args.action_file)
     if actions.layout not in (None, "cosmos_ee_delta"):
-        raise InvalidInputError(f"{args.action_file}: decode takes cosmos_ee_delta chunks, file says {actions.layout!r}")
+        raise InvalidInputError(
+            f"{args.action_file}: decode takes cosmos_ee_delta chunks, file says {actions.layout!r}"
+        )
     decoder = ChunkDecoder(args.embodiment, stats=args.stats, robot=args.robot)
     result = decoder.decode(actions.chunks[0], _parse_q(args.q_init))
     text = json.dumps(result.to_json_dict())

@@ -29,7 +29,7 @@ def check_layout(layout: object) -> Layout:
     """``layout`` if it is a known layout, else InvalidInputError listing the valid ones."""
     if layout not in LAYOUT_WIDTH:
         raise InvalidInputError(f"unknown action layout {layout!r}; valid: {list(LAYOUTS)}")
-    return layout  # type: ignore[return-value]
+    return layout
 
 
 @dataclass
@@ -104,7 +104,7 @@ class Policy(abc.ABC):
     def get_actions(self, observation: Mapping[str, Any], instruction: str) -> ActionChunk:
         """One chunk for this observation and instruction."""
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Start of an episode (default: nothing to forget)."""
 
     def connect(self) -> Mapping[str, Any]:
@@ -112,7 +112,7 @@ class Policy(abc.ABC):
         policy: its server's metadata frame); default: nothing to do, ``{}``."""
         return {}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release resources (connections, models); default no-op."""
 
     @property
@@ -124,7 +124,7 @@ class Policy(abc.ABC):
         """Ask for (True) or skip (False) the predicted video; ignored by policies that predict none."""
         self._return_video = bool(enabled)
 
-    def set_execution_horizon(self, steps: int) -> None:
+    def set_execution_horizon(self, steps: int) -> None:  # noqa: B027 - optional hook with a no-op default
         """The caller executes only the first ``steps`` rows of each chunk; a policy may skip
         work for the rest (the scripted expert simulates no further). Default: ignored."""
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
+REPLAY_CHUNK = _REPO_ROOT / "examples" / "droid_chunk.json"
+"""A 16 x 10 cosmos_ee_delta chunk shipped with the examples (absolute path)."""
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +43,84 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     from robosim_cosmos.testing import save_tiny_cosmos3_pipeline
 
     return save_tiny_cosmos3_pipeline(tmp_path_factory.mktemp("ckpt") / "tiny-cosmos3")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (absolute)."""
+    return _REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def replay_chunk() -> Path:
+    """Absolute path of ``examples/droid_chunk.json`` (for ``replay:PATH`` policy specs)."""
+    assert REPLAY_CHUNK.is_file(), REPLAY_CHUNK
+    return REPLAY_CHUNK
+
+
+@contextlib.contextmanager
+def asyncio_ws_server(
+    handler: Callable[[Any], Awaitable[None]],
+    process_request: Callable[[Any, Any], Any] | None = None,
+    start_timeout: float = 5.0,
+) -> Iterator[int]:
+    """Run a ``websockets.asyncio.server.serve`` server on 127.0.0.1, port 0, in a thread; yield its port.
+
+    ``handler(connection)`` and ``process_request(connection, request)`` are passed to
+    ``serve`` as they are (no compression, no size limit, like the policy protocol). On exit
+    the server is closed, the handlers still running are cancelled and the thread is joined,
+    all within a few seconds.
+    """
+    from websockets.asyncio.server import serve
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, process_request=process_request, compression=None,
+                         max_size=None, close_timeout=1) as server:
+            state["port"] = server.sockets[0].getsockname()[1]
+            state["stop"] = stop = loop.create_future()
+            ready.set()
+            await stop
+            server.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), 2)
+        # A handler that ignores the close (e.g. one sleeping) must not keep the thread alive.
+        leftover = asyncio.all_tasks(loop) - {asyncio.current_task()}
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            await asyncio.wait(leftover, timeout=2)
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(main())
+        except BaseException as exc:
+            state["error"] = exc
+            ready.set()
+
+    thread = threading.Thread(target=run, name="ws-test-server", daemon=True)
+    thread.start()
+    if not ready.wait(start_timeout):
+        raise RuntimeError("test websocket server did not start")
+    if "error" in state:
+        raise state["error"]
+    try:
+        yield state["port"]
+    finally:
+        stop = state["stop"]
+        loop.call_soon_threadsafe(lambda: stop.done() or stop.set_result(None))
+        thread.join(5)
+        if not thread.is_alive():
+            loop.close()
+        assert not thread.is_alive(), "test websocket server did not stop"
+        if "error" in state:
+            raise state["error"]
+
+
+@pytest.fixture
+def ws_server() -> Callable[..., contextlib.AbstractContextManager[int]]:
+    """:func:`asyncio_ws_server`, as a fixture: ``with ws_server(handler) as port: ...``."""
+    return asyncio_ws_server

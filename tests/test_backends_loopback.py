@@ -9,20 +9,20 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 
 from robosim_cosmos.cli import main
 from robosim_cosmos.policies import create_policy
-from robosim_cosmos.service.client import Cosmos3ServicePolicy
 from robosim_cosmos.policies.replay import ReplayPolicy
 from robosim_cosmos.rollout import rollout
 from robosim_cosmos.rollout.video import no_prediction_panel
 from robosim_cosmos.service import PolicyServer, packb, unpackb
+from robosim_cosmos.service.client import Cosmos3ServicePolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHUNK_FILE = ROOT / "examples" / "droid_chunk.json"
@@ -96,11 +96,13 @@ def test_replay_policy_served_over_loopback_matches_in_process():
 def test_robolab_request_gets_an_action_reply_from_replay():
     from websockets.sync.client import connect
 
-    with serving(ReplayPolicy(CHUNK_FILE)) as server:
-        with connect(server.url, compression=None, max_size=None, open_timeout=5) as ws:
-            unpackb(ws.recv(timeout=5))
-            ws.send(packb(robolab_request()))
-            reply = unpackb(ws.recv(timeout=5))
+    with (
+        serving(ReplayPolicy(CHUNK_FILE)) as server,
+        connect(server.url, compression=None, max_size=None, open_timeout=5) as ws,
+    ):
+        unpackb(ws.recv(timeout=5))
+        ws.send(packb(robolab_request()))
+        reply = unpackb(ws.recv(timeout=5))
     assert set(reply) == {"action", "server_timing"}
     np.testing.assert_array_equal(reply["action"], ReplayPolicy(CHUNK_FILE).get_actions({}, "x").actions)
 

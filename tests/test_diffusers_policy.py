@@ -250,7 +250,9 @@ def test_forward_dynamics_returns_a_video(policy):
         fd.get_actions(_observation(), INSTRUCTION)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((CHUNK, 8)), np.zeros((CHUNK + 1, 10)), np.zeros(10), np.full((2, 10), np.nan)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((CHUNK, 8)), np.zeros((CHUNK + 1, 10)), np.zeros(10), np.full((2, 10), np.nan)]
+)
 def test_forward_dynamics_rejects_bad_actions(policy, bad):
     with pytest.raises(ValueError):
         policy.forward_dynamics(_observation(), INSTRUCTION, bad)
@@ -325,7 +327,7 @@ def test_missing_path_raises_file_not_found(tiny_checkpoint, tmp_path):
 
 
 def test_folder_without_model_index_is_rejected(tiny_checkpoint, tmp_path):
-    with pytest.raises(ValueError, match="model_index.json"):
+    with pytest.raises(ValueError, match=r"model_index\.json"):
         DiffusersCosmos3Policy(tmp_path, **FAST)
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "WanPipeline"}))
     with pytest.raises(ValueError, match="Cosmos3OmniPipeline"):

@@ -77,7 +77,7 @@ def rollout_obs(env, seed, steps=50):
     history, rewards = [obs], []
     for _ in range(steps):
         a = np.append(obs["joint_position"] + rng.uniform(-0.03, 0.03, 7), rng.uniform(0, 1))
-        obs, r, term, trunc, _ = env.step(a.astype(np.float32))
+        obs, r, _term, _trunc, _ = env.step(a.astype(np.float32))
         history.append(obs)
         rewards.append(r)
     return history, rewards
@@ -88,7 +88,7 @@ def test_same_seed_same_everything_different_seed_different_layout():
     a, ra = rollout_obs(env, seed=7)
     b, rb = rollout_obs(env, seed=7)
     assert ra == rb
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         for k in x:
             assert np.array_equal(x[k], y[k]), k
     s1 = env.unwrapped.task_state()
@@ -114,7 +114,7 @@ def test_tracking_a_smooth_joint_stream():
         commanded.append(u.decoder.anchor_pose(q))
         achieved.append(u.ee_pose())
     # each target was commanded one control step (66.7 ms) before the pose is read
-    lag = [np.linalg.norm(a[:3, 3] - c[:3, 3]) for a, c in zip(achieved, commanded)]
+    lag = [np.linalg.norm(a[:3, 3] - c[:3, 3]) for a, c in zip(achieved, commanded, strict=True)]
     assert np.mean(lag) * 1e3 <= 5.0, np.mean(lag) * 1e3
     step = [np.linalg.norm(commanded[i][:3, 3] - commanded[i - 1][:3, 3]) for i in range(1, len(t))]
     assert np.mean(step) > 5 * np.mean(lag)  # the stream really moves
@@ -142,7 +142,7 @@ def test_cosmos_mode_follows_the_decoder():
         _, _, _, _, info = env.step(row.astype(np.float32))
         achieved.append(u.ee_pose())
         infos.append(info)
-    lag = [np.linalg.norm(a[:3, 3] - c[:3, 3]) for a, c in zip(achieved, intended)]
+    lag = [np.linalg.norm(a[:3, 3] - c[:3, 3]) for a, c in zip(achieved, intended, strict=True)]
     assert np.mean(lag) * 1e3 <= 5.0, np.mean(lag) * 1e3
     assert max(i["ik_position_error_mm"] for i in infos) < 0.1
     assert np.mean([i["tracking_position_error_mm"] for i in infos]) <= 5.0
@@ -165,10 +165,10 @@ def test_reach_success_predicate():
     u = env.unwrapped
     assert not u.task.is_success(u.data)
     tcp = u.data.site_xpos[u.model.site("tcp").id].copy()
-    u.data.mocap_pos[0] = tcp + [0.01, 0, 0]
+    u.data.mocap_pos[0] = tcp + np.array([0.01, 0, 0])
     mujoco.mj_forward(u.model, u.data)
     assert u.task.is_success(u.data)
-    u.data.mocap_pos[0] = tcp + [0.05, 0, 0]
+    u.data.mocap_pos[0] = tcp + np.array([0.05, 0, 0])
     mujoco.mj_forward(u.model, u.data)
     assert not u.task.is_success(u.data)
 
@@ -218,7 +218,7 @@ def test_lift_success_needs_height_and_a_grip():
 
 def test_images_are_upright_and_wrist_camera_moves():
     env = make(render_mode="rgb_array", image_size=(90, 160))
-    obs, _ = env.reset(seed=0)
+    _obs, _ = env.reset(seed=0)
     u = env.unwrapped
     # the green reach target, put high above the table, appears in the upper half of exterior 1
     u.data.mocap_pos[0] = [0.52, 0.0, 0.45]
@@ -260,7 +260,7 @@ def test_bad_arguments():
 def test_menagerie_variant_drops_into_the_same_scene(menagerie_root, monkeypatch):
     monkeypatch.setenv("MENAGERIE_ROOT", str(menagerie_root))
     env = make("robosim_cosmos/DroidLiftCube-v0", robot="menagerie", image_size=(48, 64))
-    obs, info = env.reset(seed=0)
+    obs, _info = env.reset(seed=0)
     assert obs["exterior_image_1_left"].shape == (48, 64, 3)
     assert np.allclose(env.unwrapped.ee_pose(), env.unwrapped.decoder.anchor_pose(frames.DROID_HOME), atol=1e-6)
     env.step(np.append(frames.DROID_HOME, 0.0).astype(np.float32))
@@ -270,9 +270,9 @@ def test_async_vector_env():
     # spawn, not fork: forking a process that already runs torch/OpenMP threads can deadlock
     envs = gym.make_vec("robosim_cosmos/DroidReach-v0", num_envs=2, vectorization_mode="async",
                         vector_kwargs={"context": "spawn"}, obs_mode="rgb", image_size=SMALL)
-    obs, info = envs.reset(seed=[0, 1])
+    obs, _info = envs.reset(seed=[0, 1])
     assert obs["exterior_image_1_left"].shape == (2, *SMALL, 3)
     actions = np.tile(np.append(frames.DROID_HOME, 0.0), (2, 1)).astype(np.float32)
-    obs, rew, term, trunc, info = envs.step(actions)
+    obs, _rew, _term, _trunc, _info = envs.step(actions)
     assert obs["joint_position"].shape == (2, 7)
     envs.close()

@@ -50,7 +50,7 @@ def test_stepping_a_forecast_chunk_is_bitwise_what_simulating_gives(action_mode)
     simulated, _ = _run(b, rows, forecast=False)
     assert predicted is not None and predicted.frames is not None
     assert predicted.frames.shape == (7, 180, 320, 3) and predicted.frames.dtype == np.uint8
-    for k, ((oa, ia, fa), (ob, ib, fb)) in enumerate(zip(with_memo, simulated)):
+    for k, ((oa, ia, fa), (ob, ib, fb)) in enumerate(zip(with_memo, simulated, strict=True)):
         for key in ob:
             assert np.array_equal(oa[key], ob[key]), (k, key)
         for key in ("is_success", "ik_position_error_mm", "tracking_position_error_mm", "sim_time",

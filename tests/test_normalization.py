@@ -131,7 +131,7 @@ def test_embodiment_table():
     assert droid.columns[-1] == "grasp" and len(droid.columns) == 10
     ids = [e.domain_id for e in EMBODIMENTS]
     assert len(ids) == len(set(ids))
-    with pytest.raises(ValueError, match="valid names: .*droid"):
+    with pytest.raises(ValueError, match=r"valid names: .*droid"):
         get_embodiment("pr2")
     with pytest.raises(ValueError, match="libero"):
         get_embodiment("libero")

@@ -85,7 +85,7 @@ def test_description_names_exist(robot) -> None:
     np.testing.assert_allclose(
         [model.jnt_range[model.joint(j).id] for j in desc.arm_joints], frames.JOINT_LIMITS
     )
-    for a in desc.arm_actuators + (desc.gripper_actuator,):
+    for a in (*desc.arm_actuators, desc.gripper_actuator):
         assert model.actuator(a).id >= 0
     np.testing.assert_allclose(model.actuator_ctrlrange[_addr(model, desc)[2]], frames.JOINT_LIMITS)
 
@@ -228,7 +228,7 @@ def test_embedded_tracks_15hz_joint_stream(embedded) -> None:
 
 
 def test_unknown_robot_string_lists_valid_values() -> None:
-    with pytest.raises(ValueError, match="embedded.*menagerie"):
+    with pytest.raises(ValueError, match=r"embedded.*menagerie"):
         robot_spec("franka_panda")
 
 

@@ -33,7 +33,7 @@ def _cli_rollout(out: Path, episodes: int, *extra: str) -> int:
 
 
 def _check_line(line: dict, episode: int, seed: int) -> None:
-    assert LINE_KEYS <= set(line)
+    assert set(line) >= LINE_KEYS
     assert line["env_id"] == REACH and line["task"] == "reach"
     assert line["episode"] == episode and line["seed"] == seed + episode
     assert line["error"] is None and line["steps"] == SHORT

@@ -9,8 +9,8 @@ import pytest
 
 import robosim_cosmos  # noqa: F401  (registers the env ids)
 from robosim_cosmos.kinematics.normalization import load_stats
-from robosim_cosmos.policy_api import ActionChunk, Policy
 from robosim_cosmos.policies.scripted import ScriptedPolicy
+from robosim_cosmos.policy_api import ActionChunk, Policy
 
 ENV_IDS = {
     "reach": "robosim_cosmos/DroidReach-v0",
@@ -62,7 +62,7 @@ def test_scripted_expert_success(task: str, mode: str) -> None:
     results = [_episode(env, policy, seed, mode) for seed in SEEDS]
     env.close()
     rate = np.mean([ok for ok, _ in results])
-    failed = [s for s, (ok, _) in zip(SEEDS, results) if not ok]
+    failed = [s for s, (ok, _) in zip(SEEDS, results, strict=True) if not ok]
     assert rate >= 0.9, f"{task}/{mode}: success {rate:.2f}, failed seeds {failed}"
 
 

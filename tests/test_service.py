@@ -10,9 +10,10 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -26,8 +27,8 @@ from websockets.sync.server import serve as sync_serve
 
 from robosim_cosmos.errors import PolicyError, ProtocolError
 from robosim_cosmos.policy_api import ActionChunk, Policy
-from robosim_cosmos.service.client import Cosmos3ServicePolicy, observation_to_request
 from robosim_cosmos.service import PolicyServer, packb, request_to_observation, unpackb
+from robosim_cosmos.service.client import Cosmos3ServicePolicy, observation_to_request
 
 IMAGE_KEYS = ("exterior_image_1_left", "exterior_image_2_left", "wrist_image_left")
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,7 +183,7 @@ def _same(out: Any, ref: Any) -> None:
             _same(out[key], ref[key])
     elif isinstance(ref, list):
         assert isinstance(out, list) and len(out) == len(ref)
-        for a, b in zip(out, ref):
+        for a, b in zip(out, ref, strict=True):
             _same(a, b)
     else:
         assert type(out) is type(ref) and out == ref
@@ -212,7 +213,10 @@ def test_codec_round_trips_nested_structures(value: Any) -> None:
 
 @pytest.mark.parametrize(
     "scalar",
-    [np.int8(-3), np.uint16(7), np.int64(-(2**62)), np.uint64(2**64 - 1), np.float16(1.5), np.float32(0.1), np.bool_(True)],
+    [
+        np.int8(-3), np.uint16(7), np.int64(-(2**62)), np.uint64(2**64 - 1),
+        np.float16(1.5), np.float32(0.1), np.bool_(True),
+    ],
 )
 def test_codec_round_trips_numpy_scalars(scalar: np.generic) -> None:
     out = unpackb(packb(scalar))
@@ -382,21 +386,28 @@ def tiny_server(reply: dict[str, Any], metadata: dict[str, Any]) -> Iterator[int
 
 
 def test_client_accepts_the_actions_key_and_infers_the_layout() -> None:
-    with tiny_server({"actions": np.zeros((32, 8), np.float64)}, {}) as port:
-        with Cosmos3ServicePolicy(port=port) as client:
-            chunk = client.get_actions(droid_observation(), "x")
-            assert chunk.layout == "joint_pos" and chunk.actions.dtype == np.float32
-            assert chunk.actions.shape == (32, 8) and "server_timing" not in chunk.info
+    with (
+        tiny_server({"actions": np.zeros((32, 8), np.float64)}, {}) as port,
+        Cosmos3ServicePolicy(port=port) as client,
+    ):
+        chunk = client.get_actions(droid_observation(), "x")
+        assert chunk.layout == "joint_pos" and chunk.actions.dtype == np.float32
+        assert chunk.actions.shape == (32, 8) and "server_timing" not in chunk.info
     # No layout in the metadata: a 10-wide reply is a cosmos_ee_delta chunk.
     video = np.zeros((17, 8, 8, 3), np.uint8)
-    with tiny_server({"actions": np.zeros((16, 10), np.float32), "video": video}, {}) as port:
-        with Cosmos3ServicePolicy(port=port) as client:
-            chunk = client.get_actions(droid_observation(), "x")
-            assert chunk.layout == "cosmos_ee_delta" and chunk.predicted_video.shape == (17, 8, 8, 3)
+    with (
+        tiny_server({"actions": np.zeros((16, 10), np.float32), "video": video}, {}) as port,
+        Cosmos3ServicePolicy(port=port) as client,
+    ):
+        chunk = client.get_actions(droid_observation(), "x")
+        assert chunk.layout == "cosmos_ee_delta" and chunk.predicted_video.shape == (17, 8, 8, 3)
     # A reply that contradicts the announced layout is a PolicyError from ActionChunk.
-    with tiny_server({"action": np.zeros((16, 10), np.float32)}, {"layout": "joint_pos"}) as port:
-        with Cosmos3ServicePolicy(port=port) as client, pytest.raises(PolicyError, match=r"\[T, 8\]"):
-            client.get_actions(droid_observation(), "x")
+    with (
+        tiny_server({"action": np.zeros((16, 10), np.float32)}, {"layout": "joint_pos"}) as port,
+        Cosmos3ServicePolicy(port=port) as client,
+        pytest.raises(PolicyError, match=r"\[T, 8\]"),
+    ):
+        client.get_actions(droid_observation(), "x")
 
 
 def test_healthz_answers_200() -> None:
@@ -490,7 +501,7 @@ def test_server_restart_mid_run_then_client_reconnects() -> None:
         def call() -> None:
             try:
                 client.get_actions(droid_observation(), "b")
-            except BaseException as exc:  # noqa: BLE001 - inspected below
+            except BaseException as exc:
                 errors.append(exc)
 
         caller = threading.Thread(target=call)
@@ -535,7 +546,7 @@ def test_concurrent_clients_each_get_their_own_replies() -> None:
                     chunk = client.get_actions(obs, f"client {client_id}")
                     if not np.array_equal(chunk.actions, expected_actions(q, gripper)):
                         failures.append(f"client {client_id} request {i} got someone else's reply")
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             failures.append(f"client {client_id}: {exc!r}")
 
     with serving(policy) as server:
@@ -565,9 +576,8 @@ def test_video_is_sent_only_with_decode_video(decode_video: bool) -> None:
 
 
 def test_port_in_use_is_a_clear_error() -> None:
-    with serving(EchoPolicy()) as server:
-        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{server.port}"):
-            PolicyServer(EchoPolicy(), port=server.port).start()
+    with serving(EchoPolicy()) as server, pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{server.port}"):
+        PolicyServer(EchoPolicy(), port=server.port).start()
 
 
 def test_serve_forever_stops_cleanly_on_ctrl_c() -> None:

@@ -114,7 +114,11 @@ class DroidEnv(gym.Env):
     counts the normalized values the decoder clipped into [−1, 1] this step.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": int(CONTROL_HZ)}
+    # gymnasium declares Env.metadata an instance attribute, so mypy refuses a ClassVar override;
+    # gym.make reads it from the class before instantiating, so it must stay class-level.
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": int(CONTROL_HZ)}  # noqa: RUF012
+    action_space: spaces.Box
+    observation_space: spaces.Dict
 
     def __init__(
         self,
@@ -170,7 +174,7 @@ class DroidEnv(gym.Env):
         # Joint limits are soft in MuJoCo: allow a margin beyond the Franka's stops.
         margin = 0.2
         cart_high = np.array([1.5, 1.5, 1.5, np.pi, np.pi, np.pi])
-        obs = {
+        obs: dict[str, spaces.Space[Any]] = {
             "joint_position": spaces.Box(limits[:, 0] - margin, limits[:, 1] + margin, dtype=np.float64),
             "gripper_position": spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float64),
             "cartesian_position": spaces.Box(-cart_high, cart_high, dtype=np.float64),

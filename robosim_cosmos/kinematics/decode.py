@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -52,7 +53,7 @@ def _ik_model(robot: str) -> tuple[mujoco.MjModel, tuple[str, ...]]:
     return spec.compile(), tuple(desc.arm_joints)
 
 
-def make_ik_solver(robot: str | os.PathLike = "embedded", settings: IKSettings | None = None) -> IKSolver:
+def make_ik_solver(robot: str | os.PathLike[str] = "embedded", settings: IKSettings | None = None) -> IKSolver:
     """An IKSolver for the ``cosmos_ee`` site of the given robot variant."""
     model, joints = _ik_model(os.fspath(robot))
     return IKSolver(model, joints, site="cosmos_ee", settings=settings)
@@ -75,7 +76,7 @@ class DecodedChunk:
     clipped: int
     ik: IKResult
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         return {
             "joint_positions": self.joint_positions.tolist(),
             "gripper": self.gripper.tolist(),
@@ -96,8 +97,8 @@ class ChunkDecoder:
     def __init__(
         self,
         embodiment: str | Embodiment = "droid",
-        stats: ActionStats | str | os.PathLike | None = None,
-        robot: str | os.PathLike = "embedded",
+        stats: ActionStats | str | os.PathLike[str] | None = None,
+        robot: str | os.PathLike[str] = "embedded",
         ik_settings: IKSettings | None = None,
     ) -> None:
         self.embodiment = get_embodiment(embodiment)

@@ -12,6 +12,7 @@ Every frame offset used anywhere in the project is defined here once:
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InvalidInputError
 
@@ -28,7 +29,7 @@ def rot_x(angle: float) -> np.ndarray:
     return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
 
 
-def make_pose(rotation: np.ndarray, translation) -> np.ndarray:
+def make_pose(rotation: np.ndarray, translation: npt.ArrayLike) -> np.ndarray:
     """Homogeneous transform [4, 4] from a rotation [3, 3] and a translation [3]."""
     T = np.eye(4)
     T[:3, :3] = rotation
@@ -88,7 +89,8 @@ SITE_OFFSETS_FROM_FLANGE: dict[str, np.ndarray] = {
 def dh_link_transform(a: float, d: float, alpha: float, theta: float) -> np.ndarray:
     """Modified-DH transform RotX(alpha)·TransX(a)·RotZ(theta)·TransZ(d) [4, 4]."""
     T = make_pose(rot_x(alpha), [a, 0.0, 0.0])
-    return T @ make_pose(rot_z(theta), [0.0, 0.0, d])
+    link: np.ndarray = T @ make_pose(rot_z(theta), [0.0, 0.0, d])
+    return link
 
 
 def dh_forward_kinematics(q: np.ndarray) -> np.ndarray:
@@ -97,9 +99,10 @@ def dh_forward_kinematics(q: np.ndarray) -> np.ndarray:
     if q.shape != (7,):
         raise InvalidInputError(f"q must have shape (7,), got {q.shape}")
     T = np.eye(4)
-    for (a, d, alpha), theta in zip(DH_PARAMS, q):
+    for (a, d, alpha), theta in zip(DH_PARAMS, q, strict=True):
         T = T @ dh_link_transform(a, d, alpha, theta)
-    return T @ T_LINK7_FLANGE
+    flange: np.ndarray = T @ T_LINK7_FLANGE
+    return flange
 
 
 def matrix_to_euler_xyz(R: np.ndarray) -> np.ndarray:
@@ -115,4 +118,4 @@ def matrix_to_euler_xyz(R: np.ndarray) -> np.ndarray:
     else:
         a = 0.0
         c = float(np.arctan2(-R[0, 1], R[1, 1]))
-    return np.array([a, b, c])
+    return np.array([a, b, c], dtype=np.float64)

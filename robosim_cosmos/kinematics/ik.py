@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import daqp
 import mink
@@ -77,9 +78,9 @@ class IKResult:
     converged: np.ndarray
     iterations: np.ndarray
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """JSON-ready mean/max errors and the converged flags."""
-        def stat(a: np.ndarray) -> dict:
+        def stat(a: np.ndarray) -> dict[str, float]:
             return {"mean": float(a.mean()) if a.size else 0.0, "max": float(a.max()) if a.size else 0.0}
         return {
             "position_mm": stat(self.position_error_mm),
@@ -121,7 +122,7 @@ class IKSolver:
             raise InvalidInputError(f"site {site!r} not found in the IK model")
         ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, j) for j in arm_joints]
         if any(i < 0 for i in ids):
-            missing = [j for j, i in zip(arm_joints, ids) if i < 0]
+            missing = [j for j, i in zip(arm_joints, ids, strict=True) if i < 0]
             raise InvalidInputError(f"joints {missing} not found in the IK model")
         if any(model.jnt_type[i] != mujoco.mjtJoint.mjJNT_HINGE for i in ids):
             raise InvalidInputError("IK arm joints must all be hinge joints")
@@ -243,4 +244,5 @@ class IKSolver:
         x, _, flag, _ = daqp.solve(H, c, self._no_rows, upper, lower)
         if flag < 1 or not math.isfinite(float(np.sum(x))):
             return None
-        return x
+        step: np.ndarray = x
+        return step

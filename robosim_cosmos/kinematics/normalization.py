@@ -12,13 +12,14 @@ even when the widths match.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import numpy as np
 
@@ -117,18 +118,19 @@ class ActionStats:
         """Raw actions [..., D] → normalized (clipped to [−1, 1] except for meanstd)."""
         raw = self._check(raw, "raw actions")
         offset, scale = self._offset_scale()
-        n = (raw - offset) / scale
+        n: np.ndarray = (raw - offset) / scale
         return n if self.kind == "meanstd" else np.clip(n, -1.0, 1.0)
 
     def denormalize(self, normalized: np.ndarray) -> np.ndarray:
         """Normalized actions [..., D] → raw actions (float64)."""
         normalized = self._check(normalized, "normalized actions")
         offset, scale = self._offset_scale()
-        return normalized * scale + offset
+        raw: np.ndarray = normalized * scale + offset
+        return raw
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         """The JSON form ``load_stats`` reads."""
-        out: dict = {"normalization": self.kind}
+        out: dict[str, Any] = {"normalization": self.kind}
         if self.domain_name:
             out["domain_name"] = self.domain_name
         if self.columns:
@@ -162,7 +164,7 @@ def compute_stats(
     return ActionStats(kind=kind, values=values, domain_name=domain_name, columns=columns)
 
 
-def save_stats(stats: ActionStats, path: str | os.PathLike) -> Path:
+def save_stats(stats: ActionStats, path: str | os.PathLike[str]) -> Path:
     """Write stats as JSON; returns the path."""
     path = Path(path)
     path.write_text(json.dumps(stats.to_json_dict(), indent=2) + "\n")
@@ -205,7 +207,7 @@ def available_stats() -> list[str]:
 
 
 def load_stats(
-    domain_or_path: str | os.PathLike | None = None,
+    domain_or_path: str | os.PathLike[str] | None = None,
     embodiment: str | Embodiment | None = None,
 ) -> ActionStats:
     """Load stats by shipped domain name (or embodiment name) or from a JSON path.
@@ -228,10 +230,8 @@ def load_stats(
     path = Path(text)
     if not (path.suffix == ".json" or os.sep in text or path.exists()):
         name = text
-        try:
+        with contextlib.suppress(ValueError):
             name = get_embodiment(text).stats or text
-        except ValueError:
-            pass
         path = stats_dir() / f"{name}.json"
         if not path.is_file():
             raise StatsError(

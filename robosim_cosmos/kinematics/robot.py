@@ -94,7 +94,7 @@ def _panda_xml_in(path: Path) -> Path:
     )
 
 
-def resolve_menagerie_panda(root: str | os.PathLike | None = None) -> Path:
+def resolve_menagerie_panda(root: str | os.PathLike[str] | None = None) -> Path:
     """Absolute path of Menagerie's ``franka_emika_panda/panda.xml``.
 
     Looks at ``root`` (menagerie root, the ``franka_emika_panda`` folder or the XML itself),
@@ -138,7 +138,7 @@ def _looks_like_path(robot: str) -> bool:
     )
 
 
-def _resolve_source(robot: str | os.PathLike) -> Path:
+def _resolve_source(robot: str | os.PathLike[str]) -> Path:
     if isinstance(robot, str) and robot == "embedded":
         return (envs_dir() / "panda.xml").resolve()
     if isinstance(robot, str) and robot == "menagerie":
@@ -171,7 +171,7 @@ def _detect_variant(spec: mujoco.MjSpec, source: Path) -> RobotVariant:
 def _check_names(spec: mujoco.MjSpec, source: Path, gripper: str) -> None:
     missing = [n for n in (_BASE_BODY, SITE_BODY) if spec.body(n) is None]
     missing += [n for n in _ARM_JOINTS + _FINGER_JOINTS if spec.joint(n) is None]
-    missing += [n for n in _ARM_ACTUATORS + (gripper,) if spec.actuator(n) is None]
+    missing += [n for n in (*_ARM_ACTUATORS, gripper) if spec.actuator(n) is None]
     if missing:
         raise ConfigError(f"{source} is not a supported Panda MJCF: missing {missing}")
 
@@ -197,7 +197,7 @@ def _add_frame_sites(spec: mujoco.MjSpec) -> None:
         site.rgba = [1.0, 0.3, 0.0, 0.5]
 
 
-def robot_spec(robot: str | os.PathLike = "embedded") -> tuple[mujoco.MjSpec, RobotDescription]:
+def robot_spec(robot: str | os.PathLike[str] = "embedded") -> tuple[mujoco.MjSpec, RobotDescription]:
     """Editable MjSpec of the Panda (sites added, gravcomp on) and its description.
 
     ``robot``: ``"embedded"``, ``"menagerie"``, or a path (panda.xml, the
@@ -226,7 +226,7 @@ def robot_spec(robot: str | os.PathLike = "embedded") -> tuple[mujoco.MjSpec, Ro
     return spec, description
 
 
-def load_robot(robot: str | os.PathLike = "embedded") -> tuple[mujoco.MjModel, RobotDescription]:
+def load_robot(robot: str | os.PathLike[str] = "embedded") -> tuple[mujoco.MjModel, RobotDescription]:
     """Compiled MjModel of the bare Panda (see :func:`robot_spec`) and its description."""
     spec, description = robot_spec(robot)
     return spec.compile(), description

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -130,7 +131,9 @@ class DiffusersCosmos3Policy(Policy):
             or not np.isfinite(guidance_scale)
             or guidance_scale < 1.0
         ):
-            raise InvalidInputError(f"guidance_scale must be a finite number >= 1.0 (1.0 = no CFG), got {guidance_scale!r}")
+            raise InvalidInputError(
+                f"guidance_scale must be a finite number >= 1.0 (1.0 = no CFG), got {guidance_scale!r}"
+            )
         if resolution_tier not in RESOLUTION_TIERS:
             raise InvalidInputError(f"resolution_tier must be one of {list(RESOLUTION_TIERS)}, got {resolution_tier!r}")
         if view_point not in VIEW_POINTS:
@@ -158,7 +161,9 @@ class DiffusersCosmos3Policy(Policy):
         self.pipeline = self._resolve_pipeline(model, device, dtype)
         config = getattr(getattr(self.pipeline, "transformer", None), "config", None)
         if not getattr(config, "action_gen", False):
-            raise InvalidInputError("this Cosmos3 checkpoint has no action head (transformer.config.action_gen is False)")
+            raise InvalidInputError(
+                "this Cosmos3 checkpoint has no action head (transformer.config.action_gen is False)"
+            )
         self._generator: Any = None
         self.reset()
 
@@ -179,7 +184,8 @@ class DiffusersCosmos3Policy(Policy):
             return pipeline
         if not isinstance(model, self._diffusers.Cosmos3OmniPipeline):
             raise InvalidTypeError(
-                f"model must be a checkpoint path, a cached repo id or a Cosmos3OmniPipeline, got {type(model).__name__}"
+                "model must be a checkpoint path, a cached repo id or a Cosmos3OmniPipeline, "
+                f"got {type(model).__name__}"
             )
         if dtype is not None:
             model.to(dtype=self._torch_dtype(dtype))
@@ -203,7 +209,8 @@ class DiffusersCosmos3Policy(Policy):
         if self.mode == "forward_dynamics":
             if not isinstance(observation, Mapping) or FORWARD_DYNAMICS_ACTIONS_KEY not in observation:
                 raise InvalidInputError(
-                    f"mode 'forward_dynamics' reads the actions to roll out from observation[{FORWARD_DYNAMICS_ACTIONS_KEY!r}]"
+                    "mode 'forward_dynamics' reads the actions to roll out from "
+                    f"observation[{FORWARD_DYNAMICS_ACTIONS_KEY!r}]"
                 )
             return self.forward_dynamics(observation, instruction, observation[FORWARD_DYNAMICS_ACTIONS_KEY])
         if self.mode == "inverse_dynamics":
@@ -412,7 +419,7 @@ def _cached_repo(repo_id: str) -> Path | None:
     try:
         hub = require("huggingface_hub")
         return Path(hub.snapshot_download(repo_id, local_files_only=True))
-    except Exception:  # not cached, offline, malformed id: all mean "not available locally"
+    except Exception:  # noqa: BLE001 - not cached, offline, malformed id: all mean "not available locally"
         return None
 
 
@@ -472,11 +479,14 @@ def _load_transformer_without_accelerate(folder: Path, dtype: Any) -> Any:
     else:
         raise InvalidInputError(f"no safetensors weights in {str(folder)!r}")
 
+    skip_init: AbstractContextManager[object]
     try:  # skip random init: every weight is overwritten below
         from diffusers.models.modeling_utils import no_init_weights
     except ImportError:  # pragma: no cover - older/newer diffusers layout
-        from contextlib import nullcontext as no_init_weights
-    with no_init_weights():
+        skip_init = nullcontext()
+    else:
+        skip_init = no_init_weights()
+    with skip_init:
         model = cls.from_config(config)
 
     expected = set(model.state_dict())

@@ -230,9 +230,10 @@ class ScriptedPolicy(Policy):
                 wps = []
                 if tcp[2] < cube[2] + 0.05 and xy_err > 0.02:  # low and off: rise first
                     wps.append(Waypoint(np.array([tcp[0], tcp[1], pre[2]]), cur_yaw, OPEN))
-                return wps + [Waypoint(pre, grasp_yaw, OPEN, dwell=1),
-                              Waypoint(grasp, grasp_yaw, OPEN, dwell=2),
-                              Waypoint(grasp, grasp_yaw, CLOSED, dwell=20)]
+                return [*wps,
+                        Waypoint(pre, grasp_yaw, OPEN, dwell=1),
+                        Waypoint(grasp, grasp_yaw, OPEN, dwell=2),
+                        Waypoint(grasp, grasp_yaw, CLOSED, dwell=20)]
 
         if self.phase == "close":
             if g > 0.85:  # closed on nothing
@@ -266,7 +267,7 @@ class ScriptedPolicy(Policy):
                 self._set("release")
             else:
                 wps = [Waypoint(low, cur_yaw, CLOSED, dwell=1), Waypoint(low, cur_yaw, OPEN, dwell=20)]
-                return wps if xy_err < 0.015 else [Waypoint(above, cur_yaw, CLOSED)] + wps
+                return wps if xy_err < 0.015 else [Waypoint(above, cur_yaw, CLOSED), *wps]
 
         # release: open above the bowl, then back off upwards
         if self.phase == "release":

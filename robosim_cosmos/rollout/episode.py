@@ -7,10 +7,11 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 from ..envs import task_of
 from ..envs.droid_env import DroidEnv
@@ -121,7 +122,7 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
             if convert:
                 decoded = base.decoder.decode(rows, np.asarray(obs["joint_position"], dtype=np.float64))
                 rows = np.concatenate([decoded.joint_positions, decoded.gripper[:, None]], axis=1)
-                space = env.action_space
+                space = cast(spaces.Box, env.action_space)  # the joint-position env's Box
                 rows = np.clip(rows, space.low, space.high).astype(np.float32)
                 ik_p.extend(decoded.ik.position_error_mm.tolist())
                 ik_r.extend(decoded.ik.rotation_error_deg.tolist())

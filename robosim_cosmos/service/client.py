@@ -8,6 +8,7 @@ text frame holding the traceback).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import time
@@ -85,7 +86,8 @@ class Cosmos3ServicePolicy(Policy):
     any dropped connection. ``layout``, ``embodiment`` and ``chunk_size`` hold the
     RoboLab defaults (``joint_pos``, ``droid``, 32) until the server's metadata
     frame arrives; call ``connect()`` to read them before the first request.
-    Every failure on the wire raises :class:`ProtocolError`. Chunks carry the
+    Every failure on the wire raises :class:`ProtocolError`; a reply whose actions do not fit
+    the announced layout raises :class:`PolicyError` like any policy's would. Chunks carry the
     server's predicted video when it sends one (``set_return_video(False)`` drops it).
     """
 
@@ -147,10 +149,8 @@ class Cosmos3ServicePolicy(Policy):
     def _drop(self) -> None:
         ws, self._ws = self._ws, None
         if ws is not None:
-            try:
+            with contextlib.suppress(Exception):  # already broken; closing is best effort
                 ws.close()
-            except Exception:  # already broken; closing is best effort
-                pass
 
     def _ensure_connected(self) -> ClientConnection:
         if self._ws is not None and self._ws.protocol.state is State.OPEN:
@@ -158,7 +158,9 @@ class Cosmos3ServicePolicy(Policy):
         self._drop()  # closed by the server since the last call: reconnect quietly
         headers = auth_header(self.auth_scheme, self.api_key) if self.api_key else None
         last: BaseException | None = None
+        attempts = 0
         for attempt in range(self.retries + 1):
+            attempts += 1
             if attempt:
                 time.sleep(0.25 * 2 ** (attempt - 1))
             try:
@@ -188,7 +190,7 @@ class Cosmos3ServicePolicy(Policy):
         reason = f"{type(last).__name__}: {last}" if last is not None else "unknown error"
         raise ProtocolError(
             f"could not connect to the policy server at {self.address} after "
-            f"{self.retries + 1} attempt(s) ({reason}); {SERVE_HINT}"
+            f"{attempts} attempt(s) ({reason}); {SERVE_HINT}"
         ) from last
 
     def _read_metadata(self, ws: ClientConnection) -> None:
@@ -214,13 +216,19 @@ class Cosmos3ServicePolicy(Policy):
         layout = meta.get("layout")
         width = meta.get("action_dim")
         for key in ("action_dim", "chunk_size"):
-            if key in meta and not isinstance(meta[key], (int, np.integer)):
+            if key in meta and (isinstance(meta[key], bool) or not isinstance(meta[key], (int, np.integer))):
                 self._drop()
                 raise ProtocolError(
                     f"policy server at {self.address} sent {key}={meta[key]!r}; expected an integer"
                 )
         if layout is None and width is not None:
-            layout = LAYOUT_OF_WIDTH.get(int(width))
+            if int(width) not in LAYOUT_OF_WIDTH:
+                self._drop()
+                raise ProtocolError(
+                    f"policy server at {self.address} announced action_dim {width}, which is no known layout; "
+                    f"valid: {', '.join(f'{w} ({name})' for w, name in LAYOUT_OF_WIDTH.items())}"
+                )
+            layout = LAYOUT_OF_WIDTH[int(width)]
         if layout is not None and layout not in LAYOUT_WIDTH:
             self._drop()
             raise ProtocolError(

@@ -305,7 +305,7 @@ class PolicyServer:
             async for message in ws:
                 try:
                     reply = await asyncio.to_thread(self._answer, message)
-                except Exception:
+                except Exception:  # noqa: BLE001 - any policy failure goes back to the client as its traceback
                     tb = traceback.format_exc()
                     log.error("request from %s failed:\n%s", peer, tb)
                     await ws.send(tb)

@@ -32,7 +32,9 @@ def test_replay_from_example_file_cycles_and_resets(tmp_path):
     assert isinstance(policy, Policy)
     assert policy.layout == "cosmos_ee_delta" and policy.chunk_size == 16 and policy.needs_images is False
     got = [policy.get_actions({}, "x").actions for _ in range(3)]
-    assert isinstance(policy.get_actions({}, "x"), ActionChunk)
+    fourth = policy.get_actions({}, "x")  # calls 0, 1, 0 done: the fourth is the file's second chunk
+    assert isinstance(fourth, ActionChunk) and fourth.info["chunk_index"] == 1 and fourth.embodiment == "droid"
+    np.testing.assert_allclose(fourth.actions, second, atol=1e-6)
     np.testing.assert_allclose(got[0], rows, atol=1e-6)
     np.testing.assert_allclose(got[1], second, atol=1e-6)
     np.testing.assert_allclose(got[2], rows, atol=1e-6)  # cycles

@@ -60,7 +60,10 @@ def test_cli_rollout_writes_results_summary_and_videos(tmp_path, capsys):
         reader = imageio.get_reader(video)
         frames = [f for f in reader]
         reader.close()
-        assert len(frames) >= SHORT and frames[0].shape[1] >= 2 * 320 and frames[0].shape[0] > 180
+        # one frame per step, the last one held 8 more times with the outcome; camera | prediction
+        # side by side above a 36-pixel caption strip
+        assert len(frames) == line["steps"] + 8
+        assert frames[0].shape == (180 + 36, 2 * 320, 3)
     assert not list((out / "videos").glob("*.partial.mp4"))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["overall"]["episodes"] == 3 and summary["per_env"][REACH]["episodes"] == 3

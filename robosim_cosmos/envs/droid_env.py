@@ -66,13 +66,15 @@ class Forecast:
 
 @dataclass(frozen=True)
 class _Command:
-    """What the controller holds between steps: the pose the next cosmos row composes on,
-    the last commanded joints and gripper, and the pose the arm is being driven to."""
+    """What the controller holds between steps: the pose the next cosmos row composes on and
+    the joints IK starts from (both re-anchored on the observed robot at each chunk), the
+    joints and gripper last sent to the servos, and the pose the arm is being driven to."""
 
     anchor: np.ndarray
     q: np.ndarray
     gripper: float
     target_pose: np.ndarray
+    sent: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,18 @@ class _StepTargets:
     command: _Command
     ik_error: tuple[float, float]
     clipped: int
+    speed_limited: bool
+
+
+MAX_JOINT_STEP: np.ndarray = frames.VELOCITY_LIMITS / CONTROL_HZ
+"""Largest change of each joint command per control step: the Franka's velocity limits × 1/15 s."""
+
+
+def rate_limit(q: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``q`` moved at most MAX_JOINT_STEP from ``previous`` per joint, and whether it had to be."""
+    delta = q - previous
+    limited = bool(np.any(np.abs(delta) > MAX_JOINT_STEP * (1.0 + 1e-9)))
+    return (previous + np.clip(delta, -MAX_JOINT_STEP, MAX_JOINT_STEP), True) if limited else (q, False)
 
 
 @dataclass
@@ -189,8 +203,9 @@ class DroidEnv(gym.Env):
     # -- state helpers --------------------------------------------------------------
     def _reset_internal_state(self) -> None:
         home = frames.DROID_HOME.copy()
-        self._cmd = _Command(anchor=np.eye(4), q=home, gripper=0.0, target_pose=np.eye(4))
+        self._cmd = _Command(anchor=np.eye(4), q=home, gripper=0.0, target_pose=np.eye(4), sent=home)
         self._clipped_total = 0
+        self._speed_limited_total = 0
 
     def ee_pose(self, data: mujoco.MjData | None = None) -> np.ndarray:
         """Observed ``cosmos_ee`` pose [4, 4] in the robot base (= world) frame."""
@@ -290,7 +305,7 @@ class DroidEnv(gym.Env):
         self._reset_internal_state()
         self.reanchor()
         self._cmd = replace(self._cmd, target_pose=self._cmd.anchor.copy())
-        return self._observation(), self._info(ik=(0.0, 0.0), tracking=(0.0, 0.0), clipped=0)
+        return self._observation(), self._info(ik=(0.0, 0.0), tracking=(0.0, 0.0), clipped=0, speed_limited=False)
 
     def step(self, action):
         action = self._check_action(action)
@@ -302,8 +317,10 @@ class DroidEnv(gym.Env):
             self._actuate(self.data, targets.command)
         self._cmd = targets.command
         self._clipped_total += targets.clipped
+        self._speed_limited_total += int(targets.speed_limited)
         p, r = pose_error(self.ee_pose(), self._cmd.target_pose)
-        info = self._info(ik=targets.ik_error, tracking=(p * 1e3, float(np.rad2deg(r))), clipped=targets.clipped)
+        info = self._info(ik=targets.ik_error, tracking=(p * 1e3, float(np.rad2deg(r))), clipped=targets.clipped,
+                          speed_limited=targets.speed_limited)
         success = info["is_success"]
         return self._observation(), float(success), success, False, info
 
@@ -318,17 +335,24 @@ class DroidEnv(gym.Env):
         return action
 
     def _targets(self, action: np.ndarray, cmd: _Command) -> _StepTargets:
-        """The controller's next command for one checked action row (pure: ``cmd`` is not changed)."""
+        """The controller's next command for one checked action row (pure: ``cmd`` is not changed).
+
+        Joint commands move at most the Franka's velocity limit per step from the last command
+        sent (IK already plans within it; absolute joint actions and chunk starts are clamped,
+        and every slowed step is counted)."""
         if self.action_mode == "joint_position":
-            q, gripper = self._joint_targets(action)
+            q_wanted, gripper = self._joint_targets(action)
+            q, limited = rate_limit(q_wanted, cmd.sent)
             pose = self.decoder.anchor_pose(q)
-            return _StepTargets(replace(cmd, q=q, gripper=gripper, target_pose=pose), (0.0, 0.0), 0)
+            command = replace(cmd, q=q, gripper=gripper, target_pose=pose, sent=q)
+            return _StepTargets(command, (0.0, 0.0), 0, limited)
         # One row through the shared decoder, composed on the previously commanded pose.
         out = self.decoder.decode(action[None], cmd.q, anchor=cmd.anchor)
         pose = out.ee_poses[0]
+        q, limited = rate_limit(out.joint_positions[0], cmd.sent)
         ik = (float(out.ik.position_error_mm[0]), float(out.ik.rotation_error_deg[0]))
-        command = _Command(anchor=pose, q=out.joint_positions[0], gripper=float(out.gripper[0]), target_pose=pose)
-        return _StepTargets(command, ik, out.clipped)
+        command = _Command(anchor=pose, q=q, gripper=float(out.gripper[0]), target_pose=pose, sent=q)
+        return _StepTargets(command, ik, out.clipped, limited or bool(out.ik.speed_limited[0]))
 
     def _actuate(self, data: mujoco.MjData, cmd: _Command) -> None:
         """Send the command to the servos and advance physics by one control step."""
@@ -361,7 +385,8 @@ class DroidEnv(gym.Env):
                 obs[cam] = self.render_camera(cam)
         return obs
 
-    def _info(self, ik: tuple[float, float], tracking: tuple[float, float], clipped: int) -> dict[str, Any]:
+    def _info(self, ik: tuple[float, float], tracking: tuple[float, float], clipped: int,
+              speed_limited: bool) -> dict[str, Any]:
         return {
             "is_success": bool(self.task.is_success(self.data)),
             "instruction": self.instruction,
@@ -374,6 +399,8 @@ class DroidEnv(gym.Env):
             "commanded_gripper": self._cmd.gripper,
             "clipped_values": clipped,
             "clipped_values_total": self._clipped_total,
+            "speed_limited": speed_limited,
+            "speed_limited_total": self._speed_limited_total,
             "sim_time": float(self.data.time),
         }
 

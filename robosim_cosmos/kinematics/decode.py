@@ -17,6 +17,7 @@ import numpy as np
 
 from ..embodiments import EE_DELTA_COLUMNS, Embodiment, get_embodiment
 from ..errors import ConfigError, InvalidActionError, InvalidInputError
+from . import frames
 from .deltas import decode_backward_framewise
 from .gripper import grasp_to_droid
 from .ik import IKResult, IKSettings, IKSolver
@@ -56,7 +57,15 @@ def _ik_model(robot: str) -> tuple[mujoco.MjModel, tuple[str, ...]]:
 def make_ik_solver(robot: str | os.PathLike[str] = "embedded", settings: IKSettings | None = None) -> IKSolver:
     """An IKSolver for the ``cosmos_ee`` site of the given robot variant."""
     model, joints = _ik_model(os.fspath(robot))
-    return IKSolver(model, joints, site="cosmos_ee", settings=settings)
+    return IKSolver(model, joints, site="cosmos_ee", settings=settings, rest=frames.DROID_HOME)
+
+
+def franka_ik_settings(control_hz: float | None) -> IKSettings:
+    """Default IK settings whose per-target joint change respects the Franka's velocity limits
+    at ``control_hz`` (unbounded when the rate is unknown)."""
+    if control_hz is None:
+        return IKSettings()
+    return IKSettings(max_step_rad=tuple(float(v) for v in frames.VELOCITY_LIMITS / control_hz))
 
 
 @dataclass
@@ -91,7 +100,9 @@ class ChunkDecoder:
 
     embodiment: a 10-column end-effector-delta embodiment (default droid); stats: an
     ActionStats, a shipped domain name or a JSON path (default: the embodiment's own);
-    robot: "embedded", "menagerie" or a path to a Panda MJCF.
+    robot: "embedded", "menagerie" or a path to a Panda MJCF. ik_settings default: the
+    library's, with each joint's change per step bounded by the Franka's velocity limit
+    over one control period of the embodiment (1/15 s for DROID).
     """
 
     def __init__(
@@ -112,6 +123,8 @@ class ChunkDecoder:
             self.stats = check_stats_for(stats, self.embodiment)
         else:
             self.stats = load_stats(stats, embodiment=self.embodiment)
+        if ik_settings is None:
+            ik_settings = franka_ik_settings(self.embodiment.fps)
         self.ik = make_ik_solver(robot, ik_settings)
 
     def anchor_pose(self, q: np.ndarray) -> np.ndarray:

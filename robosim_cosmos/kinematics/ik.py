@@ -6,6 +6,13 @@ daqp, skipping qpsolvers' per-call checks. Every target is iterated to convergen
 from the previous target's solution (warm start). A target the arm cannot reach
 yields the best configuration found, flagged ``converged=False``: never NaN and
 never an exception in the middle of a chunk.
+
+A step that does not lower the error is not the end: the Levenberg–Marquardt damping
+grows and the step is retried from the best configuration, so the arm still moves
+toward a target it can get closer to (near full extension a full Gauss–Newton step
+overshoots; a damped one follows the gradient). An optional bound on each joint's
+change per target (``IKSettings.max_step_rad``) keeps consecutive solutions within
+the robot's velocity limits for one control step.
 """
 
 from __future__ import annotations
@@ -41,6 +48,11 @@ class IKSettings:
     lm_damping: float = 0.0
     damping: float = 1e-12
     posture_target: str = "warm_start"  # "warm_start" | "seed"
+    max_step_rad: tuple[float, ...] | None = None
+    """Largest change of each joint from one target's solution to the next (the first target:
+    from the seed), e.g. velocity limit × control period; None: unbounded."""
+    adaptive_damping: bool = True
+    """Raise the damping and retry when a step does not lower the error (False: stop there)."""
 
     def __post_init__(self) -> None:
         if self.max_iterations < 1:
@@ -51,6 +63,8 @@ class IKSettings:
             raise InvalidInputError(
                 f"posture_target must be 'warm_start' or 'seed', got {self.posture_target!r}"
             )
+        if self.max_step_rad is not None and not all(math.isfinite(v) and v > 0 for v in self.max_step_rad):
+            raise InvalidInputError(f"max_step_rad must hold positive finite values, got {self.max_step_rad}")
 
 
 COMMON_SETTINGS = IKSettings(
@@ -60,6 +74,7 @@ COMMON_SETTINGS = IKSettings(
     posture_cost=1e-2,
     lm_damping=1.0,
     posture_target="seed",
+    adaptive_damping=False,
 )
 """The settings often copied between projects; kept as the benchmark baseline."""
 
@@ -69,7 +84,9 @@ class IKResult:
     """Solutions for T targets.
 
     q: float64 [T, 7] arm joint angles; position_error_mm, rotation_error_deg: float64 [T];
-    converged: bool [T]; iterations: int [T] QP solves spent on each target.
+    converged: bool [T]; iterations: int [T] QP solves spent on each target;
+    speed_limited: bool [T], True where a joint's change hit ``max_step_rad`` (the target was
+    slowed down to respect the velocity limits).
     """
 
     q: np.ndarray
@@ -77,6 +94,7 @@ class IKResult:
     rotation_error_deg: np.ndarray
     converged: np.ndarray
     iterations: np.ndarray
+    speed_limited: np.ndarray
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready mean/max errors and the converged flags."""
@@ -86,6 +104,7 @@ class IKResult:
             "position_mm": stat(self.position_error_mm),
             "rotation_deg": stat(self.rotation_error_deg),
             "converged": [bool(c) for c in self.converged],
+            "speed_limited_steps": int(np.count_nonzero(self.speed_limited)),
         }
 
 
@@ -96,6 +115,17 @@ def pose_error(current: np.ndarray, target: np.ndarray) -> tuple[float, float]:
     return dp, float(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
+_DAMPING_MIN = 1e-3
+_DAMPING_MAX = 1e4
+_DAMPING_UP = 10.0
+_DAMPING_DOWN = 0.25
+
+
+def _merit(position_m: float, cos_rotation: float) -> float:
+    """Squared pose error, metres² + rad² (2(1 − cos θ) ≈ θ²): what each QP step reduces."""
+    return position_m * position_m + 2.0 * (1.0 - cos_rotation)
+
+
 class IKSolver:
     """Solve target poses of one site on a robot model.
 
@@ -103,6 +133,8 @@ class IKSolver:
     hinge joints IK may move (all other joints keep their value); ``site`` is the
     controlled frame. Only the arm's degrees of freedom enter the QP, and the joint
     limits are box bounds on the step (mink's ConfigurationLimit rule, with gain).
+    ``rest``: a comfortable arm configuration [n] a target that does not converge from the
+    warm start is retried from (None: no retry).
     """
 
     LIMIT_GAIN = 0.95
@@ -113,6 +145,7 @@ class IKSolver:
         arm_joints: tuple[str, ...] | list[str],
         site: str = "cosmos_ee",
         settings: IKSettings | None = None,
+        rest: np.ndarray | None = None,
     ) -> None:
         self.model = model
         self.settings = settings or IKSettings()
@@ -143,6 +176,10 @@ class IKSolver:
         self._cos_tol = np.cos(np.deg2rad(s.rotation_tolerance_deg))
         self._q = model.qpos0.copy()
         self._no_rows = np.zeros((0, len(ids)))
+        if s.max_step_rad is not None and len(s.max_step_rad) != len(ids):
+            raise InvalidInputError(f"max_step_rad has {len(s.max_step_rad)} values for {len(ids)} arm joints")
+        self._max_step = None if s.max_step_rad is None else np.asarray(s.max_step_rad, dtype=np.float64)
+        self._rest = None if rest is None else self._check_q(rest, "rest")
 
     @property
     def nq(self) -> int:
@@ -191,53 +228,96 @@ class IKSolver:
         pos_err = np.empty(n)
         cos_err = np.empty(n)
         iters = np.zeros(n, dtype=np.int64)
-        config = self.configuration
+        limited = np.zeros(n, dtype=bool)
         posture_from_seed = self.settings.posture_target == "seed"
         q_rest = full[self._qadr].copy()
-        pos_tol, cos_tol, max_iter = self._pos_tol, self._cos_tol, self.settings.max_iterations
+        pos_tol, cos_tol = self._pos_tol, self._cos_tol
+        max_step = self._max_step
         for t in range(n):
             p_target = targets[t, :3, 3]
             R_target = targets[t, :3, :3].ravel()
             self._frame_task.set_target(mink.SE3.from_matrix(targets[t]))
+            q_start = full[self._qadr].copy()
+            if max_step is None:
+                box_lo, box_hi = lo, hi
+            else:  # this target's solution stays within one control step of the previous one
+                box_lo, box_hi = np.maximum(lo, q_start - max_step), np.minimum(hi, q_start + max_step)
             if not posture_from_seed:
-                q_rest = full[self._qadr]
-            config.update(full)
-            best_q = full
-            best_p, best_c = self._errors(p_target, R_target)
-            k = 0
-            while (best_p > pos_tol or best_c < cos_tol) and k < max_iter:
-                dq = self._qp_step(full[self._qadr], q_rest, lo, hi)
-                k += 1
-                if dq is None:
-                    break
-                full = full.copy()
-                full[self._qadr] += dq
-                config.update(full)
-                p, c = self._errors(p_target, R_target)
-                if (p <= best_p and c >= best_c) or p + (1.0 - c) * 0.1 < best_p + (1.0 - best_c) * 0.1:
-                    best_q, best_p, best_c = full, p, c
-                elif p > best_p and c < best_c:
-                    break  # both errors grew: the target is out of reach
+                q_rest = q_start
+            best_q, best_p, best_c, k = self._descend(full, p_target, R_target, q_rest, box_lo, box_hi)
+            if (best_p > pos_tol or best_c < cos_tol) and self._rest is not None:
+                # Stuck (e.g. the elbow straight at its limit, where the gradient toward a closer
+                # target vanishes): descend again from the rest posture, as far as this step allows.
+                retry = best_q.copy()
+                retry[self._qadr] = np.clip(self._rest, box_lo, box_hi)
+                if not np.array_equal(retry, best_q):
+                    alt_q, alt_p, alt_c, alt_k = self._descend(retry, p_target, R_target, q_rest, box_lo, box_hi)
+                    k += alt_k
+                    if _merit(alt_p, alt_c) < _merit(best_p, best_c):
+                        best_q, best_p, best_c = alt_q, alt_p, alt_c
             full = best_q
             out_q[t] = full[self._qadr]
             pos_err[t], cos_err[t] = best_p, best_c
             iters[t] = k
+            if max_step is not None:
+                limited[t] = bool(np.any(np.abs(out_q[t] - q_start) >= self.LIMIT_GAIN * max_step))
         self._q = full
         rot_err = np.arccos(np.clip(cos_err, -1.0, 1.0))
         converged = (pos_err <= pos_tol) & (cos_err >= cos_tol)
-        return IKResult(out_q, pos_err * 1e3, np.rad2deg(rot_err), converged, iters)
+        return IKResult(out_q, pos_err * 1e3, np.rad2deg(rot_err), converged, iters, limited)
 
-    def _qp_step(self, q_arm: np.ndarray, q_rest: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+    def _descend(
+        self, start: np.ndarray, p_target: np.ndarray, R_target: np.ndarray, q_rest: np.ndarray,
+        box_lo: np.ndarray, box_hi: np.ndarray,
+    ) -> tuple[np.ndarray, float, float, int]:
+        """Damped Gauss–Newton from ``start`` (full qpos): (best qpos, position error m, cos of
+        rotation error, QP solves spent). A step that does not lower the merit is retried with
+        more damping from the best point (``adaptive_damping``), else the descent stops."""
+        config = self.configuration
+        pos_tol, cos_tol = self._pos_tol, self._cos_tol
+        adaptive = self.settings.adaptive_damping
+        config.update(start)
+        best_q = start
+        best_p, best_c = self._errors(p_target, R_target)
+        best_m = _merit(best_p, best_c)
+        damping = 0.0
+        k = 0
+        while (best_p > pos_tol or best_c < cos_tol) and k < self.settings.max_iterations:
+            dq = self._qp_step(best_q[self._qadr], q_rest, box_lo, box_hi, damping)
+            k += 1
+            if dq is None:
+                break
+            trial = best_q.copy()
+            # the QP meets its bounds to ~1e-7: clip so limits and speed bounds hold exactly
+            trial[self._qadr] = np.clip(trial[self._qadr] + dq, box_lo, box_hi)
+            config.update(trial)
+            p, c = self._errors(p_target, R_target)
+            m = _merit(p, c)
+            if m < best_m:
+                best_q, best_p, best_c, best_m = trial, p, c, m
+                damping = damping * _DAMPING_DOWN if damping > _DAMPING_MIN else 0.0
+            elif adaptive and damping < _DAMPING_MAX:
+                # Overshot (near a singularity a Gauss–Newton step is huge): shorten the step
+                # toward the gradient direction and try again from the best point.
+                damping = max(damping * _DAMPING_UP, _DAMPING_MIN)
+            else:
+                break  # no damping lowers the error: the best point is as close as it gets
+        return best_q, best_p, best_c, k
+
+    def _qp_step(
+        self, q_arm: np.ndarray, q_rest: np.ndarray, lo: np.ndarray, hi: np.ndarray, damping: float = 0.0
+    ) -> np.ndarray | None:
         """One QP step Δq over the arm joints, or None if the solver fails.
 
         Objective: mink's FrameTask residual plus a posture term
         ``posture_cost²/2·|q + Δq − q_rest|²`` (mink's PostureTask, written out
-        here for the arm joints alone); bounds: the joint limits.
+        here for the arm joints alone) and ``damping/2·|Δq|²``; bounds: ``lo``..``hi``
+        approached with mink's limit gain (the joint limits, or tighter per-target boxes).
         """
         Wf, ef, mu = self._frame_task.compute_qp_residual(self.configuration)
         Wf = Wf[:, self._dofadr]
         H = Wf.T @ Wf + self._posture_H
-        H.flat[:: H.shape[0] + 1] += mu
+        H.flat[:: H.shape[0] + 1] += mu + damping
         c = self._posture_weight * (q_arm - q_rest) - ef @ Wf
         upper = np.maximum(self.LIMIT_GAIN * (hi - q_arm), 0.0)
         lower = np.minimum(self.LIMIT_GAIN * (lo - q_arm), 0.0)

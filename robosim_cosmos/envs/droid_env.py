@@ -23,7 +23,7 @@ from ..kinematics.gripper import droid_to_finger_opening, finger_opening_to_droi
 from ..kinematics.ik import pose_error
 from ..kinematics.normalization import ActionStats
 from ..kinematics.robot import site_pose
-from ..observations import CAMERAS, DEFAULT_CAMERA
+from ..observations import CAMERAS, DEFAULT_CAMERA, EXTERIOR_CAMERAS
 from .rendering import CameraRenderer
 from .scene import CONTROL_HZ, PHYSICS_SUBSTEPS, build_scene
 from .tasks import Task, TaskState, make_task
@@ -85,6 +85,8 @@ class _StepTargets:
     speed_limited: bool
 
 
+MAX_CAMERA_JITTER_M = 0.2
+
 MAX_JOINT_STEP: np.ndarray = frames.VELOCITY_LIMITS / CONTROL_HZ
 """Largest change of each joint command per control step: the Franka's velocity limits × 1/15 s."""
 
@@ -125,7 +127,9 @@ class DroidEnv(gym.Env):
     includes the three cameras (uint8 H×W×3), ``state`` drops them. ``instruction`` overrides
     the sampled one. Privileged state for scripted experts: :meth:`task_state`; a chunk
     simulated ahead on a copy of the state: :meth:`forecast`. ``info["clipped_values"]``
-    counts the normalized values the decoder clipped into [−1, 1] this step.
+    counts the normalized values the decoder clipped into [−1, 1] this step. ``camera_jitter``
+    (metres, default 0): each reset moves both exterior cameras by an offset drawn uniformly
+    in ±jitter along x and y from the episode's seed (RoboLab jitters ±0.05).
     """
 
     # gymnasium declares Env.metadata an instance attribute, so mypy refuses a ClassVar override;
@@ -144,7 +148,10 @@ class DroidEnv(gym.Env):
         render_mode: str | None = None,
         instruction: str | None = None,
         stats: ActionStats | str | os.PathLike | None = None,
+        camera_jitter: float = 0.0,
     ) -> None:
+        if not 0.0 <= float(camera_jitter) <= MAX_CAMERA_JITTER_M:
+            raise ConfigError(f"camera_jitter must lie in [0, {MAX_CAMERA_JITTER_M}] m, got {camera_jitter!r}")
         if action_mode not in ACTION_MODES:
             raise ConfigError(f"unknown action_mode {action_mode!r}; valid: {ACTION_MODES}")
         if obs_mode not in OBS_MODES:
@@ -172,6 +179,9 @@ class DroidEnv(gym.Env):
         self._ee_site = int(m.site("cosmos_ee").id)
         self._flange_site = int(m.site("flange").id)
         self._renderer: CameraRenderer | None = None
+        self.camera_jitter = float(camera_jitter)
+        self._exterior_cams = np.array([m.camera(c).id for c in EXTERIOR_CAMERAS])
+        self._exterior_home = m.cam_pos[self._exterior_cams].copy()
         self._scratch: list[mujoco.MjData] = []  # reusable copies for forecasts
         self._memo: _ForecastMemo | None = None
         self._frame_now: tuple[str, np.ndarray] | None = None  # the forecast's frame of this state
@@ -298,6 +308,10 @@ class DroidEnv(gym.Env):
         d.qpos[self._arm_qadr] = frames.DROID_HOME
         d.qpos[self._finger_qadr] = droid_to_finger_opening(0.0)  # open
         instruction = self.task.reset(d, self.np_random)
+        if self.camera_jitter > 0.0:  # drawn after the task so a seed's layout does not depend on it
+            offsets = self.np_random.uniform(-self.camera_jitter, self.camera_jitter, (len(self._exterior_cams), 2))
+            m.cam_pos[self._exterior_cams] = self._exterior_home
+            m.cam_pos[self._exterior_cams, :2] += offsets
         self.instruction = self._instruction_override or (options or {}).get("instruction") or instruction
         d.ctrl[self._arm_act] = frames.DROID_HOME
         d.ctrl[self._grip_act] = self.robot.gripper_ctrl(0.0)

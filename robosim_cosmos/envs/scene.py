@@ -22,6 +22,12 @@ from ..errors import InvalidInputError
 from ..kinematics.robot import RobotDescription, robot_spec
 from ..observations import WRIST_CAMERA  # camera names = the DROID observation keys they fill
 
+ZED_SENSOR_M: tuple[float, float] = (0.005376, 0.003024)
+"""Sensor width and height of the ZED 2 / ZED Mini (the exterior cameras state it in the scene XML)."""
+ZED_RESOLUTION: tuple[int, int] = (1280, 720)
+ZED_MINI_FOCAL_M = 0.0028
+"""Focal length of DROID's wrist camera (ZED Mini), metres."""
+
 CONTROL_HZ = 15.0
 PHYSICS_SUBSTEPS = 33
 PHYSICS_TIMESTEP = 1.0 / CONTROL_HZ / PHYSICS_SUBSTEPS
@@ -103,7 +109,10 @@ def build_scene(
             spec.attach(mujoco.MjSpec.from_file(str(path)), frame=spec.worldbody.add_frame(), prefix="")
         spec.attach(rspec, frame=spec.frame("robot_mount"), prefix="")
     pos, quat = _wrist_camera_in_hand()
-    spec.body("hand").add_camera(name=WRIST_CAMERA, pos=pos, quat=quat, fovy=80)
+    wrist = spec.body("hand").add_camera(name=WRIST_CAMERA, pos=pos, quat=quat)
+    wrist.focal_length = [ZED_MINI_FOCAL_M, ZED_MINI_FOCAL_M]  # ZED Mini lens on the ZED sensor: 88 deg wide
+    wrist.sensor_size = list(ZED_SENSOR_M)
+    wrist.resolution = list(ZED_RESOLUTION)
     h, w = image_size
     # The offscreen buffer is cleared whole every frame: on a software rasterizer a buffer
     # larger than the images costs ~20 % per render.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -17,7 +19,7 @@ from .rollout.config import EXECUTIONS, ROBOTS_HELP
 
 
 def _parse_q(text: str) -> np.ndarray:
-    from .kinematics.frames import DROID_HOME
+    from .kinematics.frames import DROID_HOME, JOINT_LIMITS
 
     if text == "droid_home":
         return DROID_HOME.copy()
@@ -27,7 +29,88 @@ def _parse_q(text: str) -> np.ndarray:
         raise InvalidInputError(f"--q-init must be 'droid_home' or a JSON list of 7 numbers, got {text!r}") from None
     if q.shape != (7,) or not np.all(np.isfinite(q)):
         raise InvalidInputError(f"--q-init must hold 7 finite joint angles, got shape {q.shape}")
+    outside = [
+        f"joint {i + 1} is {q[i]:.4f} rad, outside its limits [{lo:.4f}, {hi:.4f}]"
+        for i, (lo, hi) in enumerate(JOINT_LIMITS)
+        if not lo <= q[i] <= hi
+    ]
+    if outside:
+        raise InvalidInputError(f"--q-init is not a Franka configuration: {'; '.join(outside)}")
     return q
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2), like the command errors main() prints."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    """argparse type for --port: an integer 0..65535 (0 picks a free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be an integer 0..65535 (0 picks a free port), got {text!r}")
+    return port
+
+
+def _megabytes(text: str) -> float:
+    """argparse type for --max-frame-mb: a positive number of MiB."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of MiB, got {text!r}")
+    return value
+
+
+def _stdout_is_a_closed_pipe() -> bool:
+    """Whether stdout is a pipe whose reader has gone (e.g. ``| head``)."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a non-file (pytest's capture)
+        return False
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll() (Windows): trust the error
+        return True
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _needs_rendering(args: argparse.Namespace) -> bool:
+    """Commands that certainly render camera images: demo, and rollout with video."""
+    if args.command == "demo":
+        return True
+    if args.command == "rollout":
+        video = getattr(args, "video", None)
+        return (not getattr(args, "no_video", False)) if video is None else bool(video)
+    return False
+
+
+class _CommandLogFormatter(logging.Formatter):
+    def __init__(self, command: str) -> None:
+        super().__init__()
+        self.command = command
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"robosim-cosmos {self.command}: {record.levelname.lower()}: {super().format(record)}"
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
@@ -39,32 +122,54 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         raise InvalidInputError(
             f"{args.action_file}: decode takes cosmos_ee_delta chunks, file says {actions.layout!r}"
         )
+    q_init = _parse_q(args.q_init)
     decoder = ChunkDecoder(args.embodiment, stats=args.stats, robot=args.robot)
-    result = decoder.decode(actions.chunks[0], _parse_q(args.q_init))
+    result = decoder.decode(actions.chunks[0], q_init)
     text = json.dumps(result.to_json_dict())
     if args.out:
         Path(args.out).write_text(text + "\n")
     else:
         print(text)
+    # The JSON is written either way (it says what went wrong); stderr says it in a line.
+    if result.clipped:
+        print(f"robosim-cosmos decode: warning: {result.clipped} normalized value(s) lay outside [-1, 1] "
+              "and were clipped before de-normalizing", file=sys.stderr)
+    converged = np.asarray(result.ik.converged, dtype=bool)
+    steps, failed = converged.size, int(np.count_nonzero(~converged))
+    if failed:
+        worst = (f"position error up to {float(np.max(result.ik.position_error_mm)):.1f} mm, "
+                 f"rotation up to {float(np.max(result.ik.rotation_error_deg)):.1f} deg")
+        if failed == steps:
+            print(f"robosim-cosmos decode: error: IK converged on none of the {steps} steps ({worst}); "
+                  "the joint targets do not reach the poses", file=sys.stderr)
+            return 3
+        first = int(np.flatnonzero(~converged)[0])
+        print(f"robosim-cosmos decode: warning: IK did not converge on {failed} of {steps} steps "
+              f"(first: step {first}; {worst})", file=sys.stderr)
     return 0
 
 
 def _cmd_rollout(args: argparse.Namespace) -> int:
-    from .rollout import RolloutConfig, rollout
+    from .rollout import RolloutConfig, RolloutInterrupted, rollout
 
     config = RolloutConfig(
         env_id=args.env, policy=args.policy, episodes=args.episodes, seed=args.seed, out=args.out,
         open_loop_steps=args.open_loop_steps, instruction=args.instruction, video=not args.no_video,
         robot=args.robot, num_envs=args.num_envs, execution=args.execution, max_steps=args.max_steps,
-        policy_kwargs=parse_policy_args(args.policy_arg),
+        policy_kwargs=parse_policy_args(args.policy_arg), overwrite=args.overwrite, retry_errors=args.retry_errors,
     )
-    result = rollout(config)
+    try:
+        result = rollout(config, quiet=args.quiet)
+    except RolloutInterrupted as exc:  # the finished episodes are recorded and summarised
+        print(f"robosim-cosmos {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
     overall = result.summary["overall"]
     lo, hi = overall["ci95"]
     rate = overall["success_rate"]
     rate_text = "n/a" if rate is None else f"{rate:.3f}"
+    # The rate counts completed episodes; errored ones (policy, env or connection raised) beside it.
     print(
-        f"{overall['successes']}/{overall['episodes']} successful (rate {rate_text}, 95% CI [{lo:.3f}, {hi:.3f}]"
+        f"{overall['successes']}/{overall['completed']} successful (rate {rate_text}, 95% CI [{lo:.3f}, {hi:.3f}]"
         f", {overall['errors']} errors) -> {result.out / 'results.jsonl'}"
     )
     return 0
@@ -83,10 +188,15 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .rollout import rollout
+    from .rollout import RolloutInterrupted, rollout
 
     out = Path(args.out)
-    result = rollout("robosim_cosmos/DroidCubeInBowl-v0", "scripted", episodes=1, seed=0, out=out)
+    try:  # an earlier demo whose episode errored runs it again
+        result = rollout("robosim_cosmos/DroidCubeInBowl-v0", "scripted", episodes=1, seed=0, out=out,
+                         retry_errors=True)
+    except RolloutInterrupted as exc:
+        print(f"robosim-cosmos {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
     line = [r for r in result.results if r["env_id"] == "robosim_cosmos/DroidCubeInBowl-v0" and r["episode"] == 0][-1]
     if line["error"]:
         raise RobosimCosmosError(f"demo episode failed: {line['error']}")
@@ -104,23 +214,43 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             f"the {args.policy!r} policy reads privileged simulator state and cannot be served; "
             "serve replay:PATH or diffusers:PATH"
         )
+    from .service.protocol import DEFAULT_MAX_FRAME_BYTES, resolve_api_key
     from .service.server import PolicyServer
 
-    policy = create_policy(args.policy, **parse_policy_args(args.policy_arg))
-    PolicyServer(policy, host=args.host, port=args.port, api_key=args.api_key,
-                 decode_video=args.decode_video).serve_forever()
+    # Before loading the policy (a checkpoint can take minutes): a bad key source fails now.
+    api_key = resolve_api_key(args.api_key, env=args.api_key_env, file=args.api_key_file)
+    max_frame_bytes = (DEFAULT_MAX_FRAME_BYTES if args.max_frame_mb is None
+                       else max(1, int(args.max_frame_mb * 2**20)))
+    # The server's warnings (no key on a public address, refused keys, oversized frames)
+    # become one stderr line each, prefixed like the CLI's own messages.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(_CommandLogFormatter(args.command))
+    logger = logging.getLogger("robosim_cosmos")
+    logger.addHandler(handler)
+    try:
+        policy = create_policy(args.policy, **parse_policy_args(args.policy_arg))
+        PolicyServer(policy, host=args.host, port=args.port, api_key=api_key,
+                     decode_video=args.decode_video, max_frame_bytes=max_frame_bytes).serve_forever()
+    finally:
+        logger.removeHandler(handler)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(  # subparsers inherit the class: every usage error is one line
         prog="robosim-cosmos",
         description="Cosmos 3 robot policies in closed loop against a simulated DROID Franka.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    dec = sub.add_parser("decode", help="decode a normalized Cosmos action chunk into joint targets")
+    dec = sub.add_parser(
+        "decode", help="decode a normalized Cosmos action chunk into joint targets",
+        description="Decode the first chunk of an action file into Franka joint targets (JSON). Warns on "
+                    "stderr when normalized values were clipped into [-1, 1] or IK missed some steps; "
+                    "exit 3 when IK converged on none (the JSON is still written).",
+    )
     dec.add_argument("action_file", help="JSON: {shape,dtype,data}, {action_chunks}, or a list of rows")
     dec.add_argument("--embodiment", default="droid")
     dec.add_argument("--stats", default=None, help="shipped domain name or a stats JSON path")
@@ -137,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(e.g. num_inference_steps=4, device=cuda, dtype=bfloat16)")
     ro.add_argument("--episodes", type=int, default=1)
     ro.add_argument("--seed", type=int, default=0, help="episode i uses seed SEED + i")
-    ro.add_argument("--out", required=True, help="output folder (re-running into it resumes)")
+    ro.add_argument("--out", required=True,
+                    help="output folder; re-running the same settings into it resumes, other settings are refused")
     ro.add_argument("--open-loop-steps", type=int, default=8, help="rows executed per chunk")
     ro.add_argument("--instruction", default=None, help="override the sampled instruction")
     ro.add_argument("--no-video", action="store_true", help="skip the mp4s")
@@ -146,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     ro.add_argument("--execution", default="native", choices=list(EXECUTIONS),
                     help="joint_position: decode cosmos chunks to joint targets and run the env in joint mode")
     ro.add_argument("--max-steps", type=int, default=None, help="override the env's time limit (steps)")
+    ro.add_argument("--overwrite", action="store_true",
+                    help="delete the --out folder's run (results.jsonl, summary.json, run.json, videos/) "
+                         "and start over")
+    ro.add_argument("--retry-errors", action="store_true",
+                    help="on resume, run the episodes that ended with an error again (same seeds) "
+                         "and replace their lines")
+    ro.add_argument("-q", "--quiet", action="store_true",
+                    help="no progress bar and no per-episode lines on stderr (the summary line still prints)")
     ro.set_defaults(func=_cmd_rollout)
 
     envs = sub.add_parser("envs", help="list env ids and their instructions")
@@ -155,14 +294,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="runs/demo")
     demo.set_defaults(func=_cmd_demo)
 
-    srv = sub.add_parser("serve", help="serve a policy over the Cosmos 3 websocket protocol")
+    srv = sub.add_parser(
+        "serve", help="serve a policy over the Cosmos 3 websocket protocol",
+        description="Serve a policy over the Cosmos 3 (RoboLab / openpi) websocket protocol. The API key "
+                    "comes from at most one of --api-key, --api-key-env, --api-key-file; with none of "
+                    "them, from $ROBOSIM_COSMOS_API_KEY when it is set and not empty; otherwise the "
+                    "server asks for no key.",
+    )
     srv.add_argument("--policy", required=True, help="replay:PATH | diffusers:PATH")
     srv.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", default=[],
                     help="keyword argument for the policy backend, repeatable "
                          "(e.g. num_inference_steps=4, device=cuda, dtype=bfloat16)")
-    srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=8000)
-    srv.add_argument("--api-key", default=None)
+    srv.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1); any other without a key draws a warning")
+    srv.add_argument("--port", type=_port, default=8000, help="0..65535, 0 picks a free port (default 8000)")
+    keys = srv.add_mutually_exclusive_group()
+    keys.add_argument("--api-key", default=None, metavar="KEY",
+                      help="require this key (other users can see it in `ps`: prefer the next two)")
+    keys.add_argument("--api-key-env", default=None, metavar="NAME", help="read the key from environment variable NAME")
+    keys.add_argument("--api-key-file", default=None, metavar="PATH",
+                      help="read the key from a file (surrounding whitespace stripped)")
+    srv.add_argument("--max-frame-mb", type=_megabytes, default=None, metavar="N",
+                     help="refuse request frames over N MiB, before reading them (default 16)")
     srv.add_argument("--decode-video", action="store_true", help="decode predicted videos in replies")
     srv.set_defaults(func=_cmd_serve)
     return parser
@@ -171,7 +324,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        if _needs_rendering(args):
+            from ._gl import require_rendering
+
+            require_rendering()  # a MUJOCO_GL mujoco refused: one line now, not an error per episode
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not as "Exception ignored" at exit
+        return code
+    except BrokenPipeError:
+        if not _stdout_is_a_closed_pipe():
+            raise  # some other pipe or socket: not ours to hide
+        # The reader went away (`| head`): stop quietly, as Unix tools do (141 = 128 + SIGPIPE).
+        _silence_stdout()
+        return 141
     except KeyboardInterrupt:
         print(f"robosim-cosmos {args.command}: interrupted", file=sys.stderr)
         return 130

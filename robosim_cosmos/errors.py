@@ -33,6 +33,11 @@ class ConfigError(InvalidInputError):
     """A configuration value is invalid (unknown env id, robot, policy spec, rollout option)."""
 
 
+class RunFolderError(ConfigError):
+    """A rollout's output folder cannot be used: it is a file, holds another run's results, or
+    another rollout is writing into it. Nothing in the folder was changed."""
+
+
 class ResourceNotFoundError(RobosimCosmosError, FileNotFoundError):
     """A file, model or checkpoint the caller named does not exist."""
 
@@ -58,6 +63,10 @@ class ProtocolError(RobosimCosmosError):
     def __init__(self, message: str, remote_traceback: str | None = None):
         super().__init__(message)
         self.remote_traceback = remote_traceback
+
+
+class WorkerError(RobosimCosmosError):
+    """A rollout worker process died (killed, out of memory, a crash in native code)."""
 
 
 class MissingDependencyError(RobosimCosmosError, ImportError):

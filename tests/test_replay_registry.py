@@ -108,7 +108,9 @@ def test_wilson_interval_known_values():
     assert lo == 0.0 and round(hi, 3) == 0.278
     assert wilson_interval(0, 0) == (0.0, 1.0)
     s = success_summary([{"success": True}, {"success": False, "error": "boom"}])
-    assert s["episodes"] == 2 and s["successes"] == 1 and s["errors"] == 1 and s["success_rate"] == 0.5
+    # The errored episode is counted beside the rate, not in it: 1 success of 1 completed episode.
+    assert s["episodes"] == 2 and s["completed"] == 1 and s["successes"] == 1 and s["errors"] == 1
+    assert s["success_rate"] == 1.0 and s["ci95"] == list(wilson_interval(1, 1))
 
 
 @pytest.mark.parametrize("argv,needle", [

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from robosim_cosmos.cli import main
-from robosim_cosmos.errors import ConfigError
+from robosim_cosmos.errors import ConfigError, RunFolderError
 from robosim_cosmos.policy_api import ActionChunk, Layout, Policy
 from robosim_cosmos.rollout import RolloutConfig, read_results, rollout
 
@@ -151,11 +151,12 @@ def test_resume_with_another_seed_is_refused(tmp_path, replay_chunk):
     first = rollout(REACH, f"replay:{replay_chunk}", episodes=1, seed=0, out=out, **FAST)
     assert [r["error"] for r in first.results] == [None]
     before = (out / "results.jsonl").read_text()
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(RunFolderError) as raised:
         rollout(REACH, f"replay:{replay_chunk}", episodes=2, seed=3, out=out, **FAST)
+    assert isinstance(raised.value, ConfigError)
     assert str(raised.value) == (
-        f"{out / 'results.jsonl'} holds episode 0 of {REACH} with seed 0, this run would use 3; "
-        "use another --out or the same --seed"
+        f"{out} holds another run (seed: 0 in the folder, 3 now); run with the folder's settings to resume it, "
+        "use another --out (out=) for a new run, or --overwrite (overwrite=True) to delete its results and start over"
     )
     assert (out / "results.jsonl").read_text() == before
 

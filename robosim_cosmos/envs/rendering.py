@@ -7,7 +7,7 @@ import os
 import mujoco
 import numpy as np
 
-from .._gl import GL_HINT, ensure_offscreen_context
+from .._gl import GL_HINT, ensure_offscreen_context, require_rendering
 from ..errors import RenderingError
 
 
@@ -21,6 +21,7 @@ class CameraRenderer:
 
     def _get(self) -> mujoco.Renderer:
         if self._renderer is None:
+            require_rendering()  # a MUJOCO_GL mujoco refused: say so instead of failing obscurely
             ensure_offscreen_context()
             try:
                 self._renderer = mujoco.Renderer(self.model, self.height, self.width)

@@ -47,12 +47,18 @@ def build(cfg: RolloutConfig, policy: Policy | None = None) -> tuple[gym.Env, Po
             env.close()
             env = make_env(cfg, policy.layout, "state")
         return env, policy
+    owned = policy is None
     if policy is None:
         policy = create_policy(cfg.policy, **cfg.policy_kwargs)
     if not isinstance(policy, Policy):
         raise PolicyError(f"{type(policy).__name__} is not a robosim_cosmos Policy (subclass policy_api.Policy)")
-    _configure(policy, cfg)
-    policy.connect()  # a remote server announces its layout in the metadata frame
-    if policy.layout not in ENV_ACTION_MODE:
-        raise PolicyError(f"policy {type(policy).__name__} has layout {policy.layout!r}; valid: {list(LAYOUTS)}")
-    return make_env(cfg, policy.layout, "rgb" if policy.needs_images else "state"), policy
+    try:
+        _configure(policy, cfg)
+        policy.connect()  # a remote server announces its layout in the metadata frame
+        if policy.layout not in ENV_ACTION_MODE:
+            raise PolicyError(f"policy {type(policy).__name__} has layout {policy.layout!r}; valid: {list(LAYOUTS)}")
+        return make_env(cfg, policy.layout, "rgb" if policy.needs_images else "state"), policy
+    except BaseException:
+        if owned:  # a policy built here (an open connection, a loaded model) is released here
+            policy.close()
+        raise

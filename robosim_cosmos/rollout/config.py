@@ -1,20 +1,30 @@
 """``RolloutConfig``: everything a run depends on, in one frozen dataclass.
 
 The CLI builds one, :func:`robosim_cosmos.rollout` accepts one (or its fields as keyword
-arguments), and ``summary.json`` records it.
+arguments), ``summary.json`` records it (secrets redacted) and ``run.json`` records its
+:meth:`~RolloutConfig.identity`: the fields that change what an episode means.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
+from .._version import __version__
 from ..envs import task_of
 from ..errors import ConfigError
+from .redact import redact_kwargs
 
 Execution = Literal["native", "joint_position"]
 EXECUTIONS: tuple[Execution, ...] = get_args(Execution)
 ROBOTS_HELP = "embedded | menagerie | PATH"
+IDENTITY_FIELDS: tuple[str, ...] = (
+    "env_id", "policy", "policy_kwargs", "seed", "open_loop_steps", "instruction", "video", "robot",
+    "execution", "max_steps",
+)
+"""The fields that change what an episode means: a run folder holds episodes of one identity.
+``episodes``, ``num_envs``, ``out``, ``overwrite`` and ``retry_errors`` are not among them (more
+episodes extend a run, more workers change nothing, the others say what to do with the folder)."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,12 @@ class RolloutConfig:
     decodes cosmos chunks to joint targets (IK from the observed joints) and runs the env
     in joint-position mode. ``max_steps`` overrides the env's time limit. ``num_envs``
     worker processes run episodes in parallel, each with its own env and policy.
+
+    Re-running the same identity (:data:`IDENTITY_FIELDS`) into ``out`` resumes it; another
+    identity is refused unless ``overwrite`` (delete the folder's results and start over).
+    ``retry_errors``: on resume, run the episodes that ended with an error again (same seeds)
+    and replace their lines. Policy arguments named like a secret (``api_key``, ``token``, ...)
+    are written as ``***`` everywhere.
     """
 
     env_id: str
@@ -43,6 +59,8 @@ class RolloutConfig:
     execution: Execution = "native"
     max_steps: int | None = None
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
+    overwrite: bool = False
+    retry_errors: bool = False
 
     def __post_init__(self) -> None:
         task_of(self.env_id)  # ConfigError listing the ids
@@ -54,6 +72,9 @@ class RolloutConfig:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ConfigError(f"seed must be an integer, got {self.seed!r}")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0 (episode i uses seed + i; gymnasium rejects negative seeds), "
+                              f"got {self.seed}")
         if self.max_steps is not None and (
             isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1
         ):
@@ -65,12 +86,28 @@ class RolloutConfig:
         object.__setattr__(self, "out", str(self.out))
         object.__setattr__(self, "robot", str(self.robot))
         object.__setattr__(self, "video", bool(self.video))
+        object.__setattr__(self, "overwrite", bool(self.overwrite))
+        object.__setattr__(self, "retry_errors", bool(self.retry_errors))
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
         """Every field name (the keyword arguments :func:`robosim_cosmos.rollout` accepts)."""
         return tuple(f.name for f in fields(cls))
 
+    def redacted(self) -> RolloutConfig:
+        """A copy whose secret policy arguments read ``***``."""
+        return replace(self, policy_kwargs=redact_kwargs(self.policy_kwargs))
+
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready form (written into summary.json)."""
-        return asdict(self)
+        """JSON-ready form, secrets redacted (written into summary.json)."""
+        doc = asdict(self)
+        doc["policy_kwargs"] = redact_kwargs(self.policy_kwargs)
+        return doc
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two runs' episodes comparable (written to run.json): the
+        :data:`IDENTITY_FIELDS`, secrets redacted, and the robosim_cosmos version."""
+        doc = {name: getattr(self, name) for name in IDENTITY_FIELDS}
+        doc["policy_kwargs"] = redact_kwargs(self.policy_kwargs)
+        doc["version"] = __version__
+        return doc

@@ -157,6 +157,10 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
         if os.environ.get("ROBOSIM_COSMOS_DEBUG"):
             traceback.print_exc()
         result.sim_seconds = float(base.data.time)
+    except BaseException:  # interrupted (a signal): no half-written video is left behind
+        if writer is not None:
+            writer.abort()
+        raise
     result.wall_seconds = time.perf_counter() - t_start
     result.policy_latency_s = _stats(latencies)
     result.ik_error = _error_stats(ik_p, ik_r)

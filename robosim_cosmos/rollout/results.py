@@ -12,16 +12,17 @@ from typing import Any
 
 from .._version import __version__
 from .config import RolloutConfig
+from .redact import redact_argv, secret_values
 from .stats import success_summary
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
 
 
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """Valid lines of results.jsonl; a torn last line (a crash mid-write) is dropped."""
+def parse_results(path: Path) -> tuple[list[dict[str, Any]], bool]:
+    """(valid lines of results.jsonl, whether a torn line was skipped); reads only."""
     if not path.is_file():
-        return []
+        return [], False
     lines: list[dict[str, Any]] = []
     dropped = False
     for raw in path.read_text().splitlines():
@@ -34,6 +35,12 @@ def read_results(path: Path) -> list[dict[str, Any]]:
             lines.append(doc)
         except ValueError:
             dropped = True
+    return lines, dropped
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Valid lines of results.jsonl; a torn last line (a crash mid-write) is dropped."""
+    lines, dropped = parse_results(path)
     if dropped:  # rewrite without the torn line so appends stay valid JSONL
         path.write_text("".join(json.dumps(d) + "\n" for d in lines))
     return lines
@@ -45,6 +52,21 @@ def append_result(path: Path, line: dict[str, Any]) -> None:
         fh.write(json.dumps(line) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` all at once (a temp file beside it, fsynced, then renamed)."""
+    tmp = path.with_name(f"{path.name}.tmp")
+    with tmp.open("w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def rewrite_results(path: Path, lines: list[dict[str, Any]]) -> None:
+    """Rewrite results.jsonl atomically with ``lines`` (a retried episode replaces its line)."""
+    write_atomic(path, "".join(json.dumps(d) + "\n" for d in lines))
 
 
 def package_versions() -> dict[str, str | None]:
@@ -61,8 +83,11 @@ def package_versions() -> dict[str, str | None]:
 
 
 def write_summary(out: Path, cfg: RolloutConfig, lines: list[dict[str, Any]],
-                  policy_repr: str | None = None) -> dict[str, Any]:
-    """Write summary.json atomically: success overall and per env, the config, versions."""
+                  policy: dict[str, Any] | None = None, command: list[str] | None = None,
+                  interrupted: str | None = None) -> dict[str, Any]:
+    """Write summary.json atomically: success overall and per env, the config (secrets redacted),
+    the policy (spec, redacted arguments, class), versions, the command line (redacted) and,
+    when the run was stopped by a signal, its name in ``interrupted``."""
     per_env = {
         env_id: success_summary([r for r in lines if r["env_id"] == env_id])
         for env_id in sorted({r["env_id"] for r in lines})
@@ -71,11 +96,10 @@ def write_summary(out: Path, cfg: RolloutConfig, lines: list[dict[str, Any]],
         "overall": success_summary(lines),
         "per_env": per_env,
         "config": cfg.to_json(),
-        "policy": policy_repr,
+        "policy": policy if policy is not None else {"spec": cfg.policy, "args": cfg.to_json()["policy_kwargs"]},
         "versions": package_versions(),
-        "command": sys.argv,
+        "command": redact_argv(sys.argv, secret_values(cfg.policy_kwargs)) if command is None else command,
+        "interrupted": interrupted,
     }
-    tmp = out / f"{SUMMARY_FILE}.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    os.replace(tmp, out / SUMMARY_FILE)
+    write_atomic(out / SUMMARY_FILE, json.dumps(summary, indent=2, default=str) + "\n")
     return summary

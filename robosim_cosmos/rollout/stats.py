@@ -27,14 +27,21 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
 
 
 def success_summary(lines: list[dict]) -> dict:
-    """{episodes, successes, errors, success_rate, ci95: [lo, hi]} of result lines."""
-    n = len(lines)
-    k = sum(1 for r in lines if r.get("success"))
+    """{episodes, completed, successes, errors, success_rate, ci95: [lo, hi], clipped_values} of result lines.
+
+    An episode that raised (a non-null ``error``: the policy, the env or the connection failed)
+    says nothing about the policy's skill: ``successes``, ``success_rate`` and ``ci95`` count the
+    ``completed`` episodes only, and ``errors`` counts the others beside them.
+    """
+    completed = [r for r in lines if not r.get("error")]
+    n = len(completed)
+    k = sum(1 for r in completed if r.get("success"))
     lo, hi = wilson_interval(k, n)
     return {
-        "episodes": n,
+        "episodes": len(lines),
+        "completed": n,
         "successes": k,
-        "errors": sum(1 for r in lines if r.get("error")),
+        "errors": len(lines) - n,
         "success_rate": (k / n) if n else None,
         "clipped_values": sum(int(r.get("clipped_values") or 0) for r in lines),
         "ci95": [lo, hi],

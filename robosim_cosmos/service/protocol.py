@@ -7,9 +7,12 @@ traceback followed by close code 1011.
 
 from __future__ import annotations
 
+import ipaddress
+import os
+from pathlib import Path
 from typing import Any, Literal, get_args
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ResourceNotFoundError
 from ..observations import CAMERAS, DEFAULT_CAMERA
 
 OBSERVATION_PREFIX = "observation/"
@@ -27,12 +30,25 @@ VIDEO_KEY = "video"
 TIMING_KEY = "server_timing"
 
 CLOSE_INTERNAL_ERROR = 1011
+CLOSE_MESSAGE_TOO_BIG = 1009
+"""Close code a peer sends when a frame is larger than it accepts (RFC 6455)."""
 HEALTH_PATH = "/healthz"
+
+DEFAULT_MAX_FRAME_BYTES = 16 * 2**20
+"""Largest request frame a PolicyServer accepts by default (16 MiB).
+
+The largest legitimate request, three 360x640x3 uint8 camera images plus state and a
+prompt, is about 2.1 MB; 16 MiB leaves room for bigger cameras while a peer cannot make
+the server buffer more. The limit is checked against the length in the frame header, so
+an oversized frame is refused (close code 1009) before its payload is read.
+"""
 
 AuthScheme = Literal["Api-Key", "Bearer"]
 AUTH_SCHEMES: tuple[AuthScheme, ...] = get_args(AuthScheme)
 """``Authorization: <scheme> <key>``: openpi sends Api-Key, the RoboLab client Bearer."""
 AUTH_HEADER = "Authorization"
+API_KEY_ENV = "ROBOSIM_COSMOS_API_KEY"
+"""Environment variable holding the API key when no key option is given."""
 
 DEFAULT_METADATA: dict[str, Any] = {
     "layout": "joint_pos",
@@ -57,6 +73,69 @@ def parse_auth(value: str) -> tuple[str, str]:
     return scheme.lower(), token.strip()
 
 
+def _checked_key(key: str, source: str) -> str:
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"the API key {source} is empty")
+    if not (key.isascii() and key.isprintable()):
+        raise ConfigError(f"the API key {source} must be printable ASCII on one line")
+    return key
+
+
+def resolve_api_key(
+    value: str | None = None,
+    env: str | None = None,
+    file: str | os.PathLike[str] | None = None,
+) -> str | None:
+    """The API key from at most one source, or from ``$ROBOSIM_COSMOS_API_KEY``, or None.
+
+    ``value`` is the key itself, ``env`` the name of an environment variable holding it,
+    ``file`` a file holding it. Naming more than one is a ConfigError. A named variable
+    that is unset or empty, a missing file (ResourceNotFoundError) or an empty one is an
+    error. With none named, the key is ``$ROBOSIM_COSMOS_API_KEY`` if that is set and not
+    empty, else None (no authentication). Keys are stripped of surrounding whitespace and
+    must be printable ASCII.
+    """
+    named = [name for name, given in (("a key", value), ("env", env), ("file", file)) if given is not None]
+    if len(named) > 1:
+        raise ConfigError(f"give the API key one way only, got {' and '.join(named)}")
+    if value is not None:
+        return _checked_key(value, "given")
+    if env is not None:
+        if not env or env not in os.environ:
+            raise ConfigError(f"environment variable {env!r} (named for the API key) is not set")
+        return _checked_key(os.environ[env], f"in ${env}")
+    if file is not None:
+        path = Path(file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ResourceNotFoundError(f"API key file {str(path)!r} not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the API key file {str(path)!r}: {exc}") from None
+        return _checked_key(text, f"in file {str(path)!r}")
+    default = os.environ.get(API_KEY_ENV, "")
+    return _checked_key(default, f"in ${API_KEY_ENV}") if default.strip() else None
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when ``host`` only reaches this machine: 127.0.0.0/8, ::1 or ``localhost``.
+
+    Anything else (0.0.0.0, ::, "", a LAN address, another host name) counts as reachable
+    from outside.
+    """
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "localhost.") or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
 def ws_url(host: str, port: int) -> str:
     """``ws://host:port`` (IPv6 hosts in brackets)."""
     return f"ws://[{host}]:{port}" if ":" in host else f"ws://{host}:{port}"
@@ -78,10 +157,13 @@ def parse_address(spec: str) -> tuple[str, int]:
 
 __all__ = [
     "ACTION_KEYS",
+    "API_KEY_ENV",
     "AUTH_HEADER",
     "AUTH_SCHEMES",
     "CLOSE_INTERNAL_ERROR",
+    "CLOSE_MESSAGE_TOO_BIG",
     "DEFAULT_CAMERA",
+    "DEFAULT_MAX_FRAME_BYTES",
     "DEFAULT_METADATA",
     "HEALTH_PATH",
     "IMAGE_KEYS",
@@ -95,7 +177,9 @@ __all__ = [
     "VIDEO_KEY",
     "AuthScheme",
     "auth_header",
+    "is_loopback_host",
     "parse_address",
     "parse_auth",
+    "resolve_api_key",
     "ws_url",
 ]

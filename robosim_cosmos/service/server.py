@@ -5,7 +5,9 @@ connect the server sends one metadata dict; then each request dict gets one repl
 ``{"action": float32 [T, D], "video"?: uint8 [F, H, W, 3], "server_timing": {...}}``.
 A bad request or a policy exception is answered with a text frame holding the
 traceback, and that connection is closed with code 1011. ``GET /healthz`` answers
-200 "OK".
+200 "OK". A frame larger than ``max_frame_bytes`` (default
+:data:`~.protocol.DEFAULT_MAX_FRAME_BYTES`, 16 MiB) is refused from its header, before
+its payload is read: that connection is closed with code 1009, the others go on.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import operator
 import signal
 import sys
 import threading
@@ -26,14 +29,17 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ..errors import ConfigError, InvalidInputError, ServerStartError
+from ..errors import ConfigError, InvalidInputError, InvalidTypeError, ServerStartError
 from ..observations import CAMERAS, DEFAULT_CAMERA
 from ..policy_api import LAYOUT_WIDTH, LAYOUTS, Policy
 from .codec import packb, unpackb
 from .protocol import (
+    API_KEY_ENV,
     AUTH_HEADER,
     AUTH_SCHEMES,
     CLOSE_INTERNAL_ERROR,
+    CLOSE_MESSAGE_TOO_BIG,
+    DEFAULT_MAX_FRAME_BYTES,
     HEALTH_PATH,
     IMAGE_KEYS,
     OBSERVATION_PREFIX,
@@ -42,6 +48,7 @@ from .protocol import (
     STATE_WIDTHS,
     TIMING_KEY,
     VIDEO_KEY,
+    is_loopback_host,
     parse_auth,
     ws_url,
 )
@@ -120,6 +127,10 @@ class PolicyServer:
     ``start()`` runs the server on a background thread and returns once it is
     listening (``port=0`` picks a free port; read ``.port``). ``serve_forever()``
     blocks until Ctrl-C. Usable as a context manager.
+
+    ``max_frame_bytes``: the largest request frame accepted (default 16 MiB; None: no
+    limit, only for trusted peers). Listening on a non-loopback host without ``api_key``
+    logs a warning: anyone who can reach the port can use the policy.
     """
 
     def __init__(
@@ -130,6 +141,7 @@ class PolicyServer:
         api_key: str | None = None,
         decode_video: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES,
     ) -> None:
         if not isinstance(policy, Policy):
             raise ConfigError(
@@ -139,6 +151,18 @@ class PolicyServer:
             raise ConfigError(f"policy layout {policy.layout!r} is unknown; valid: {list(LAYOUTS)}")
         if api_key is not None and not api_key:
             raise ConfigError("api_key must be a non-empty string or None (no auth)")
+        try:
+            port = operator.index(port)
+        except TypeError:
+            raise InvalidTypeError(f"port must be an int, got {type(port).__name__}") from None
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"port must be 0..65535 (0 picks a free port), got {port}")
+        if max_frame_bytes is not None:
+            if isinstance(max_frame_bytes, bool) or not isinstance(max_frame_bytes, int):
+                raise InvalidTypeError(f"max_frame_bytes must be an int or None, got {type(max_frame_bytes).__name__}")
+            if max_frame_bytes <= 0:
+                raise ConfigError(f"max_frame_bytes must be positive (or None: no limit), got {max_frame_bytes}")
+        self.max_frame_bytes = max_frame_bytes
         self.policy = policy
         self.host = host
         self.port = int(port)
@@ -198,6 +222,12 @@ class PolicyServer:
                 raise ServerStartError(f"cannot listen on {self.host}:{self.port}: {error}") from error
             raise ServerStartError(f"policy server failed to start: {error!r}") from error
         log.info("policy server listening on %s (layout %s)", self.url, self.policy.layout)
+        if self.api_key is None and not is_loopback_host(self.host):
+            log.warning(
+                "listening on %s without an API key: anyone who can reach port %d can use the policy; "
+                "set a key (serve --api-key-file PATH, --api-key-env NAME or $%s) or listen on 127.0.0.1",
+                self.url, self.port, API_KEY_ENV,
+            )
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -267,7 +297,9 @@ class PolicyServer:
                 self.port,
                 process_request=self._process_request,
                 compression=None,
-                max_size=None,
+                # Checked against each frame header's declared length: an oversized frame
+                # is refused (close 1009) before its payload is buffered.
+                max_size=self.max_frame_bytes,
             )
         except OSError as exc:
             failure.append(exc)
@@ -312,8 +344,13 @@ class PolicyServer:
                     await ws.close(CLOSE_INTERNAL_ERROR, "policy server error; traceback sent as a text frame")
                     return
                 await ws.send(reply)
-        except ConnectionClosed:
-            pass  # the client left (or the server is stopping); nothing to answer
+        except ConnectionClosed as exc:
+            # The client left (or the server is stopping); nothing to answer.
+            if exc.sent is not None and exc.sent.code == CLOSE_MESSAGE_TOO_BIG:
+                log.warning(
+                    "closed the connection from %s: %s (max_frame_bytes=%s; serve --max-frame-mb raises it)",
+                    peer, exc.sent.reason or "message too big", self.max_frame_bytes,
+                )
 
     def _answer(self, message: bytes | str) -> bytes:
         """Decode, run the policy, encode: runs on a worker thread."""

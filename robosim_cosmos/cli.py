@@ -203,6 +203,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     outcome = "success" if line["success"] else "failure"
     print(f"{line['instruction']!r}: {outcome} after {line['steps']} steps ({line['sim_seconds']:.1f} s simulated)")
     print(out / line["video"] if line["video"] else "(no video)")
+    if args.media and line["video"]:
+        from .rollout.media import export_media
+
+        for path in export_media(out / line["video"], Path(args.media)):
+            print(path)
     return 0
 
 
@@ -292,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="one scripted DroidCubeInBowl-v0 episode with video")
     demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("--media", default=None, metavar="DIR",
+                      help="also write demo.mp4, demo.gif and demo_still.png into DIR (the README's media/)")
     demo.set_defaults(func=_cmd_demo)
 
     srv = sub.add_parser(

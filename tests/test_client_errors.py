@@ -294,3 +294,25 @@ def test_set_return_video_false_drops_the_video(ws_server):
     assert without.predicted_video is None
     np.testing.assert_array_equal(without.actions, np.ones((2, 10), np.float32))
     assert with_video.info["server_timing"] == without.info["server_timing"] == timing
+
+
+def test_the_api_key_can_come_from_an_environment_variable_or_a_file(ws_server, tmp_path, monkeypatch):
+    from robosim_cosmos.errors import ConfigError
+
+    seen: list[str | None] = []
+
+    def check(connection, request):
+        seen.append(request.headers.get("Authorization"))
+
+    monkeypatch.delenv("ROBOSIM_COSMOS_API_KEY", raising=False)
+    with ws_server(Scripted(packb({"layout": "joint_pos"})), process_request=check) as port:
+        monkeypatch.setenv("MY_POLICY_KEY", "from-env")
+        Cosmos3ServicePolicy(port=port, api_key_env="MY_POLICY_KEY").connect()
+        key_file = tmp_path / "key.txt"
+        key_file.write_text("from-file\n")
+        Cosmos3ServicePolicy(port=port, api_key_file=str(key_file), auth_scheme="Bearer").connect()
+        monkeypatch.setenv("ROBOSIM_COSMOS_API_KEY", "from-default")
+        Cosmos3ServicePolicy(port=port).connect()
+    assert seen == ["Api-Key from-env", "Bearer from-file", "Api-Key from-default"]
+    with pytest.raises(ConfigError, match="one way only"):
+        Cosmos3ServicePolicy(port=port, api_key="x", api_key_env="MY_POLICY_KEY")

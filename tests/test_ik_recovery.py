@@ -127,3 +127,25 @@ def test_the_decoder_reports_steps_it_slowed():
     steps = np.diff(np.vstack([near_edge, out.joint_positions]), axis=0)
     assert np.all(np.abs(steps) <= np.asarray(franka_ik_settings(15.0).max_step_rad) + 1e-9)
     assert out.ik.summary()["speed_limited_steps"] == int(out.ik.speed_limited.sum())
+
+
+def test_rollouts_count_the_steps_they_slowed(tmp_path, replay_chunk):
+    import json
+
+    from robosim_cosmos.rollout import rollout
+
+    # absolute joint targets swinging joint 1 by ±0.6 rad every step: 4x its velocity limit
+    swing = np.tile(np.append(frames.DROID_HOME, 0.0), (8, 1))
+    swing[::2, 0] += 0.6
+    swing[1::2, 0] -= 0.6
+    jumpy = tmp_path / "jumpy.json"
+    jumpy.write_text(json.dumps({"layout": "joint_pos", "data": swing.tolist()}))
+    res = rollout(REACH, f"replay:{jumpy}", episodes=1, out=tmp_path / "run", max_steps=32, video=False,
+                  quiet=True)
+    line = res.results[0]
+    assert line["error"] is None and line["steps"] == 32
+    assert line["speed_limited_steps"] == 32
+    assert res.summary["overall"]["speed_limited_steps"] == line["speed_limited_steps"]
+    calm = rollout(REACH, f"replay:{replay_chunk}", episodes=1, out=tmp_path / "calm", max_steps=16, video=False,
+                   quiet=True)
+    assert calm.results[0]["speed_limited_steps"] == 0

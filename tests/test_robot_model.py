@@ -303,3 +303,26 @@ def test_attach_into_scene_keeps_radians_and_sites() -> None:
     expected = frames.dh_forward_kinematics(np.zeros(7))
     np.testing.assert_allclose(site_pose(model, data, "robot/flange")[:3, 3],
                                expected[:3, 3] + [0.1, 0.0, 0.5], atol=1e-9)
+
+
+def test_no_two_links_have_coincident_visual_surfaces():
+    """Coaxial housings of the same radius in neighbouring links flicker (z-fighting) on camera."""
+    model, desc = load_robot("embedded")
+    data = mujoco.MjData(model)
+    for joint, q in zip(desc.arm_joints, frames.DROID_HOME, strict=True):
+        data.qpos[model.jnt_qposadr[model.joint(joint).id]] = q
+    mujoco.mj_forward(model, data)
+    cylinders = [g for g in range(model.ngeom)
+                 if model.geom_group[g] == 2 and model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CYLINDER]
+    coincident = []
+    for a in cylinders:
+        for b in cylinders:
+            if b <= a or model.geom_bodyid[a] == model.geom_bodyid[b]:
+                continue
+            axis_a, axis_b = data.geom_xmat[a].reshape(3, 3)[:, 2], data.geom_xmat[b].reshape(3, 3)[:, 2]
+            offset = data.geom_xpos[b] - data.geom_xpos[a]
+            off_axis = np.linalg.norm(offset - (offset @ axis_a) * axis_a)
+            coaxial = abs(abs(axis_a @ axis_b) - 1) < 1e-6 and off_axis < 1e-6
+            if coaxial and abs(model.geom_size[a][0] - model.geom_size[b][0]) < 1e-6:
+                coincident.append((model.body(model.geom_bodyid[a]).name, model.body(model.geom_bodyid[b]).name))
+    assert coincident == []

@@ -177,3 +177,22 @@ def test_gym_loop_example_runs():
                            "--steps", "24"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "success=" in proc.stdout
+
+
+def test_media_export_writes_the_readme_files(tmp_path):
+    import imageio.v2 as imageio
+
+    from robosim_cosmos.rollout.media import GIF_EVERY, export_media
+
+    res = rollout(REACH, f"replay:{CHUNK}", episodes=1, out=tmp_path / "run", max_steps=SHORT, quiet=True)
+    video = tmp_path / "run" / res.results[0]["video"]
+    mp4, gif, still = export_media(video, tmp_path / "media")
+    assert [p.name for p in (mp4, gif, still)] == ["demo.mp4", "demo.gif", "demo_still.png"]
+    assert mp4.read_bytes() == video.read_bytes()
+    frames = res.results[0]["steps"] + 8  # every step, then the outcome held 8 frames
+    reader = imageio.get_reader(gif)
+    gif_frames = [f for f in reader]
+    reader.close()
+    assert len(gif_frames) == -(-frames // GIF_EVERY)
+    assert gif_frames[0].shape[:2] == ((180 + 36) // 2, 320)
+    assert imageio.imread(still).shape == (180 + 36, 640, 3)

@@ -32,6 +32,7 @@ class EpisodeResult:
     policy_latency_s: {mean, max} seconds per policy call; ik_error / tracking_error:
     {position_mm, rotation_deg} each {mean, max}, None when nothing was measured;
     clipped_values: normalized action values the decoder clipped into [−1, 1];
+    speed_limited_steps: steps whose joint command was slowed to the Franka's velocity limits;
     video: path relative to the run folder; error: ``Type: message`` when the episode raised.
     """
 
@@ -48,6 +49,7 @@ class EpisodeResult:
     ik_error: dict[str, dict[str, float | None]] | None = None
     tracking_error: dict[str, dict[str, float | None]] | None = None
     clipped_values: int = 0
+    speed_limited_steps: int = 0
     chunks: int = 0
     video: str | None = None
     error: str | None = None
@@ -119,8 +121,10 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
             chunk = _check_chunk(policy.get_actions(obs, instruction), policy)
             latencies.append(time.perf_counter() - t0)
             rows = chunk.actions[: cfg.open_loop_steps]
+            slowed_by_decoder = np.zeros(len(rows), dtype=bool)
             if convert:
                 decoded = base.decoder.decode(rows, np.asarray(obs["joint_position"], dtype=np.float64))
+                slowed_by_decoder = decoded.ik.speed_limited
                 rows = np.concatenate([decoded.joint_positions, decoded.gripper[:, None]], axis=1)
                 space = cast(spaces.Box, env.action_space)  # the joint-position env's Box
                 rows = np.clip(rows, space.low, space.high).astype(np.float32)
@@ -130,6 +134,7 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
             for j, row in enumerate(rows):
                 obs, _, terminated, truncated, info = env.step(row)
                 result.steps += 1
+                result.speed_limited_steps += int(bool(info["speed_limited"]) or bool(slowed_by_decoder[j]))
                 if not convert and base.action_mode == "cosmos":
                     ik_p.append(info["ik_position_error_mm"])
                     ik_r.append(info["ik_rotation_error_deg"])

@@ -27,7 +27,8 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
 
 
 def success_summary(lines: list[dict]) -> dict:
-    """{episodes, completed, successes, errors, success_rate, ci95: [lo, hi], clipped_values} of result lines.
+    """{episodes, completed, successes, errors, success_rate, ci95: [lo, hi], clipped_values,
+    speed_limited_steps} of result lines.
 
     An episode that raised (a non-null ``error``: the policy, the env or the connection failed)
     says nothing about the policy's skill: ``successes``, ``success_rate`` and ``ci95`` count the
@@ -44,5 +45,6 @@ def success_summary(lines: list[dict]) -> dict:
         "errors": len(lines) - n,
         "success_rate": (k / n) if n else None,
         "clipped_values": sum(int(r.get("clipped_values") or 0) for r in lines),
+        "speed_limited_steps": sum(int(r.get("speed_limited_steps") or 0) for r in lines),
         "ci95": [lo, hi],
     }

@@ -36,6 +36,7 @@ from .protocol import (
     VIDEO_KEY,
     AuthScheme,
     auth_header,
+    resolve_api_key,
     ws_url,
 )
 
@@ -86,6 +87,8 @@ class Cosmos3ServicePolicy(Policy):
     any dropped connection. ``layout``, ``embodiment`` and ``chunk_size`` hold the
     RoboLab defaults (``joint_pos``, ``droid``, 32) until the server's metadata
     frame arrives; call ``connect()`` to read them before the first request.
+    The api key comes from ``api_key``, the environment variable named by ``api_key_env``, the
+    file ``api_key_file``, or else ``$ROBOSIM_COSMOS_API_KEY`` when set (no key otherwise).
     Every failure on the wire raises :class:`ProtocolError`; a reply whose actions do not fit
     the announced layout raises :class:`PolicyError` like any policy's would. Chunks carry the
     server's predicted video when it sends one (``set_return_video(False)`` drops it).
@@ -98,6 +101,8 @@ class Cosmos3ServicePolicy(Policy):
         host: str = "127.0.0.1",
         port: int = 8000,
         api_key: str | None = None,
+        api_key_env: str | None = None,
+        api_key_file: str | None = None,
         auth_scheme: AuthScheme = "Api-Key",
         connect_timeout: float = 10.0,
         receive_timeout: float = 120.0,
@@ -109,7 +114,7 @@ class Cosmos3ServicePolicy(Policy):
             raise ConfigError(f"retries must be >= 0, got {retries}")
         self.host = host
         self.port = int(port)
-        self.api_key = api_key
+        self.api_key = resolve_api_key(api_key, api_key_env, api_key_file)
         self.auth_scheme: AuthScheme = auth_scheme
         self.connect_timeout = float(connect_timeout)
         self.receive_timeout = float(receive_timeout)

@@ -4,13 +4,18 @@
   bound measured in the same run: raw mj_step/s of the same model divided by the 33 physics
   steps in one 15 Hz control step.
 - rgb mode: env steps/s with the three 180x320 cameras.
-Usage: python benchmarks/env.py [--env robosim_cosmos/DroidCubeInBowl-v0] [--robot embedded]
+- render presets (``--presets``): env steps/s with the three cameras for every render_quality
+  x robot (embedded, and menagerie when MENAGERIE_ROOT is set) x image size (180x320,
+  360x640), with each row's cost ratio to ``fast`` of the same robot and size, measured in the
+  same run.
+Usage: python benchmarks/env.py [--env robosim_cosmos/DroidCubeInBowl-v0] [--robot embedded] [--presets]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import gymnasium as gym
@@ -46,11 +51,39 @@ def env_rate(env, actions, seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
+PRESET_SIZES = ((180, 320), (360, 640))
+
+
+def preset_rows(env_id: str, joint_actions, seconds: float) -> list[dict]:
+    """steps/s with three cameras per render_quality x robot x image size, and the ratio to fast."""
+    from robosim_cosmos.envs.scene import RENDER_QUALITIES
+
+    robots = ["embedded"] + (["menagerie"] if os.environ.get("MENAGERIE_ROOT") else [])
+    rows = []
+    for robot in robots:
+        for size in PRESET_SIZES:
+            fast_rate = None
+            for quality in RENDER_QUALITIES:
+                env = gym.make(env_id, obs_mode="rgb", robot=robot, image_size=size, render_quality=quality).unwrapped
+                env_rate(env, joint_actions[:3], 0.3)  # warm-up: GL context, shader compile, texture upload
+                rate = env_rate(env, joint_actions, seconds)
+                env.close()
+                fast_rate = rate if quality == "fast" else fast_rate
+                rows.append({
+                    "render_quality": quality, "robot": robot, "image_size": f"{size[0]}x{size[1]}",
+                    "cameras": 3, "steps_per_s": round(rate, 2),
+                    "cost_vs_fast": round(fast_rate / rate, 2) if fast_rate else None,
+                })
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="robosim_cosmos/DroidCubeInBowl-v0")
     parser.add_argument("--robot", default="embedded")
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--presets", action="store_true",
+                        help="only the render_quality x robot x image size table")
     args = parser.parse_args()
 
     t = np.arange(60) / 15.0
@@ -58,6 +91,10 @@ def main() -> None:
         np.append(frames.DROID_HOME + 0.2 * np.sin(2 * np.pi * 0.4 * ti) * np.ones(7), 0.0).astype(np.float32)
         for ti in t
     ]
+    if args.presets:
+        print(json.dumps({"env": args.env, "mujoco_gl": os.environ.get("MUJOCO_GL"),
+                          "rows": preset_rows(args.env, joint_actions, args.seconds)}, indent=2))
+        return
     stats = load_stats(embodiment="droid")
     cosmos_actions = [
         stats.normalize(np.r_[0.006 * np.sin(2 * np.pi * 0.3 * ti), 0.004, 0.0, IDENTITY_ROT6D, 1.0]).astype(np.float32)
@@ -84,7 +121,7 @@ def main() -> None:
         "state_cosmos_vs_bound": state_cosmos / bound,
         "rgb_3x180x320_steps_per_s": rgb_joint,
         "realtime_factor_rgb": rgb_joint / 15.0,
-        "mujoco_gl": __import__("os").environ.get("MUJOCO_GL"),
+        "mujoco_gl": os.environ.get("MUJOCO_GL"),
     }, indent=2))
 
 

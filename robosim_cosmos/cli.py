@@ -15,7 +15,7 @@ import numpy as np
 from ._version import __version__
 from .errors import ConfigError, InvalidInputError, RobosimCosmosError
 from .policies.registry import SPEC_FORMS, parse_policy_args
-from .rollout.config import EXECUTIONS, ROBOTS_HELP
+from .rollout.config import EXECUTIONS, RENDER_QUALITIES, ROBOTS_HELP
 
 
 def _parse_q(text: str) -> np.ndarray:
@@ -157,6 +157,7 @@ def _cmd_rollout(args: argparse.Namespace) -> int:
         open_loop_steps=args.open_loop_steps, instruction=args.instruction, video=not args.no_video,
         robot=args.robot, num_envs=args.num_envs, execution=args.execution, max_steps=args.max_steps,
         policy_kwargs=parse_policy_args(args.policy_arg), overwrite=args.overwrite, retry_errors=args.retry_errors,
+        render_quality=args.render_quality,
     )
     try:
         result = rollout(config, quiet=args.quiet)
@@ -187,13 +188,38 @@ def _cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_station_still(path: Path, seed: int = 0) -> Path:
+    """PNG of the demo's station after a seeded reset: exterior 1, exterior 2 and wrist at
+    180x320, the ``fast`` preset in the top row and ``faithful`` below."""
+    import gymnasium as gym
+    import imageio.v2 as imageio
+
+    from .envs.scene import RENDER_QUALITIES
+    from .observations import CAMERAS
+
+    rows = []
+    for quality in RENDER_QUALITIES:
+        env = gym.make("robosim_cosmos/DroidCubeInBowl-v0", image_size=(180, 320), render_quality=quality)
+        try:
+            obs, _ = env.reset(seed=seed)
+        finally:
+            env.close()
+        rows.append(np.concatenate([obs[camera] for camera in CAMERAS], axis=1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.imwrite(path, np.concatenate(rows, axis=0))
+    return path
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .rollout import RolloutInterrupted, rollout
 
+    if args.station_still:
+        print(_write_station_still(Path(args.station_still)))
+        return 0
     out = Path(args.out)
     try:  # an earlier demo whose episode errored runs it again
         result = rollout("robosim_cosmos/DroidCubeInBowl-v0", "scripted", episodes=1, seed=0, out=out,
-                         retry_errors=True)
+                         retry_errors=True, render_quality=args.render_quality)
     except RolloutInterrupted as exc:
         print(f"robosim-cosmos {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -288,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     ro.add_argument("--retry-errors", action="store_true",
                     help="on resume, run the episodes that ended with an error again (same seeds) "
                          "and replace their lines")
+    ro.add_argument("--render-quality", default="fast", choices=list(RENDER_QUALITIES),
+                    help="fast: flat look (default); faithful: textures, shadows, anti-aliasing (slower)")
     ro.add_argument("-q", "--quiet", action="store_true",
                     help="no progress bar and no per-episode lines on stderr (the summary line still prints)")
     ro.set_defaults(func=_cmd_rollout)
@@ -299,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="runs/demo")
     demo.add_argument("--media", default=None, metavar="DIR",
                       help="also write demo.mp4, demo.gif and demo_still.png into DIR (the README's media/)")
+    demo.add_argument("--render-quality", default="fast", choices=list(RENDER_QUALITIES),
+                      help="fast: flat look (default); faithful: textures, shadows, anti-aliasing (slower)")
+    demo.add_argument("--station-still", default=None, metavar="PNG",
+                      help="only write a still of the station instead: the three DROID views at 180x320, "
+                           "fast above faithful (the README's media/station.png)")
     demo.set_defaults(func=_cmd_demo)
 
     srv = sub.add_parser(

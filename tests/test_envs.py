@@ -235,9 +235,10 @@ def test_images_are_upright_and_wrist_camera_moves():
     after = u.render_camera("wrist_image_left")
     assert np.mean(before != after) > 0.3
     cam = u.model.camera("wrist_image_left").id
-    hand = u.model.body("hand").id
+    hand = u.model.body(u.robot.gripper_body).id  # the gripper's base (Robotiq by default)
+    assert u.model.cam_bodyid[cam] == hand
     rel = u.data.xmat[hand].reshape(3, 3).T @ (u.data.cam_xpos[cam] - u.data.xpos[hand])
-    assert np.allclose(rel, u.model.cam_pos[cam], atol=1e-9)  # rigidly on the hand
+    assert np.allclose(rel, u.model.cam_pos[cam], atol=1e-9)  # rigidly on the gripper
 
 
 def test_bad_arguments():

@@ -35,14 +35,16 @@ def _pose(R: np.ndarray, t=(0.0, 0.0, 0.0)) -> np.ndarray:
     return frames.make_pose(R, t)
 
 
+# These pin the Franka hand (its frames, 0.04 m fingers, Menagerie's own hand); the default
+# Robotiq 2F-85 is covered by tests/test_gripper.py.
 @pytest.fixture(scope="module")
 def embedded() -> tuple[mujoco.MjModel, RobotDescription]:
-    return load_robot("embedded")
+    return load_robot("embedded", "franka_hand")
 
 
 @pytest.fixture(scope="module")
 def menagerie(menagerie_root: Path) -> tuple[mujoco.MjModel, RobotDescription]:
-    return load_robot(menagerie_root)
+    return load_robot(menagerie_root, "franka_hand")
 
 
 @pytest.fixture(params=["embedded", "menagerie"])
@@ -281,7 +283,7 @@ def test_compiles_from_another_cwd(tmp_path: Path, menagerie_root: Path, monkeyp
     model, desc = load_robot("embedded")
     assert desc.variant == "embedded" and desc.source.is_absolute() and model.nu == 8
     monkeypatch.setenv("MENAGERIE_ROOT", str(menagerie_root))
-    model, desc = load_robot("menagerie")
+    model, desc = load_robot("menagerie", "franka_hand")
     assert desc.variant == "menagerie" and desc.gripper_actuator == "actuator8"
     assert (desc.gripper_ctrl_open, desc.gripper_ctrl_closed) == (255.0, 0.0)
     assert model.nmesh > 0

@@ -19,13 +19,12 @@ from gymnasium import spaces
 from ..errors import ConfigError, InvalidActionError, InvalidInputError
 from ..kinematics import frames
 from ..kinematics.decode import ChunkDecoder
-from ..kinematics.gripper import droid_to_finger_opening, finger_opening_to_droid
 from ..kinematics.ik import pose_error
 from ..kinematics.normalization import ActionStats
 from ..kinematics.robot import site_pose
 from ..observations import CAMERAS, DEFAULT_CAMERA, EXTERIOR_CAMERAS
 from .rendering import CameraRenderer
-from .scene import CONTROL_HZ, PHYSICS_SUBSTEPS, build_scene
+from .scene import CONTROL_HZ, PHYSICS_SUBSTEPS, RenderQuality, build_scene, check_render_quality
 from .tasks import Task, TaskState, make_task
 
 ActionMode = Literal["joint_position", "cosmos"]
@@ -130,6 +129,12 @@ class DroidEnv(gym.Env):
     counts the normalized values the decoder clipped into [−1, 1] this step. ``camera_jitter``
     (metres, default 0): each reset moves both exterior cameras by an offset drawn uniformly
     in ±jitter along x and y from the episode's seed (RoboLab jitters ±0.05).
+    ``render_quality``: ``fast`` (flat materials, no shadows, no anti-aliasing) or ``faithful``
+    (wood, floor and wall textures, a lab backdrop, the smooth bowl mesh, a shadow-casting key
+    light and a fill light, 4× anti-aliasing; several times slower). Physics is the same in both.
+    ``gripper``: ``robotiq_2f85`` (default, as on DROID), ``franka_hand`` or ``menagerie_2f85``;
+    ``self.robot`` describes it (``tcp_in_ee``, ``finger_axis_in_ee``, finger range) and
+    ``gripper_position`` is ``1 − width / max_width`` whichever is mounted.
     """
 
     # gymnasium declares Env.metadata an instance attribute, so mypy refuses a ClassVar override;
@@ -149,6 +154,8 @@ class DroidEnv(gym.Env):
         instruction: str | None = None,
         stats: ActionStats | str | os.PathLike | None = None,
         camera_jitter: float = 0.0,
+        render_quality: RenderQuality = "fast",
+        gripper: str | None = None,
     ) -> None:
         if not 0.0 <= float(camera_jitter) <= MAX_CAMERA_JITTER_M:
             raise ConfigError(f"camera_jitter must lie in [0, {MAX_CAMERA_JITTER_M}] m, got {camera_jitter!r}")
@@ -156,6 +163,7 @@ class DroidEnv(gym.Env):
             raise ConfigError(f"unknown action_mode {action_mode!r}; valid: {ACTION_MODES}")
         if obs_mode not in OBS_MODES:
             raise ConfigError(f"unknown obs_mode {obs_mode!r}; valid: {OBS_MODES}")
+        self.render_quality: RenderQuality = check_render_quality(render_quality)
         if render_mode not in (None, "rgb_array"):
             raise ConfigError(f"unknown render_mode {render_mode!r}; valid: None, 'rgb_array'")
         h, w = (int(v) for v in image_size)
@@ -165,10 +173,11 @@ class DroidEnv(gym.Env):
         self.action_mode, self.obs_mode, self.render_mode = action_mode, obs_mode, render_mode
         self.image_size = (h, w)
         self._instruction_override = instruction
-        scene = build_scene(self.task.objects, robot=robot, image_size=(h, w))
+        scene = build_scene(self.task.objects, robot=robot, image_size=(h, w), render_quality=render_quality,
+                            gripper=gripper)
         self.model, self.robot = scene.model, scene.robot
         self.data = mujoco.MjData(self.model)
-        self.task.bind(self.model)
+        self.task.bind(self.model, finger_bodies=self.robot.finger_bodies)
         self.decoder = ChunkDecoder("droid", stats=stats, robot=robot)
         m = self.model
         self._arm_qadr = np.array([m.jnt_qposadr[m.joint(j).id] for j in self.robot.arm_joints])
@@ -226,9 +235,9 @@ class DroidEnv(gym.Env):
         return (self.data if data is None else data).qpos[self._arm_qadr].copy()
 
     def gripper_position(self) -> float:
-        """Observed gripper, DROID convention (0 open .. 1 closed), from the finger opening."""
-        opening = float(np.mean(self.data.qpos[self._finger_qadr]))
-        return float(np.clip(finger_opening_to_droid(opening), 0.0, 1.0))
+        """Observed gripper, DROID convention (0 open .. 1 closed): ``1 − width / max_width``
+        from the finger joints of whichever gripper is mounted (``self.robot``)."""
+        return self.robot.droid_from_fingers(self.data.qpos[self._finger_qadr])
 
     def reanchor(self) -> None:
         """Compose the next cosmos rows on the observed pose (start of every chunk)."""
@@ -306,7 +315,7 @@ class DroidEnv(gym.Env):
         mujoco.mj_resetData(m, d)
         self._memo, self._frame_now = None, None
         d.qpos[self._arm_qadr] = frames.DROID_HOME
-        d.qpos[self._finger_qadr] = droid_to_finger_opening(0.0)  # open
+        d.qpos[self._finger_qadr] = self.robot.finger_qpos(0.0)  # open
         instruction = self.task.reset(d, self.np_random)
         if self.camera_jitter > 0.0:  # drawn after the task so a seed's layout does not depend on it
             offsets = self.np_random.uniform(-self.camera_jitter, self.camera_jitter, (len(self._exterior_cams), 2))

@@ -1,8 +1,8 @@
 """Assemble a DROID-style scene: the tabletop, task objects and a Panda variant, as one model.
 
 Scenes and objects are MJCF data files in ``envs/scenes`` and ``envs/objects``; this loader
-only attaches them, mounts the robot at the ``robot_mount`` frame (the world origin, so the
-robot base frame is the world frame) and puts the wrist camera on the hand.
+only attaches them, mounts the robot (with its gripper) at the ``robot_mount`` frame (the world
+origin, so the robot base frame is the world frame) and puts the wrist camera on the gripper.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import mujoco
 import numpy as np
 
 from .._resources import envs_dir
-from ..errors import InvalidInputError
+from ..errors import ConfigError, InvalidInputError
+from ..kinematics import frames
 from ..kinematics.robot import RobotDescription, robot_spec
 from ..observations import WRIST_CAMERA  # camera names = the DROID observation keys they fill
 
@@ -32,6 +34,63 @@ CONTROL_HZ = 15.0
 PHYSICS_SUBSTEPS = 33
 PHYSICS_TIMESTEP = 1.0 / CONTROL_HZ / PHYSICS_SUBSTEPS
 """≈2.02 ms: 33 physics steps make exactly one 15 Hz control step."""
+
+RenderQuality = Literal["fast", "faithful"]
+RENDER_QUALITIES: tuple[RenderQuality, ...] = get_args(RenderQuality)
+FAITHFUL_SHADOW_SIZE = 1024
+"""Shadow map of the faithful preset's key light, texels per side (see benchmarks/env.py)."""
+FAITHFUL_OFFSAMPLES = 4
+"""Multisample anti-aliasing of the faithful preset."""
+FAITHFUL_SUFFIX = "_faithful"
+_COLLISION_GROUP = 3
+_MATERIAL_LOOK = ("textures", "texrepeat", "texuniform", "rgba", "specular", "shininess", "reflectance",
+                  "emission", "metallic", "roughness")
+
+
+def check_render_quality(value: object) -> RenderQuality:
+    """``value`` if it names a render preset; ConfigError naming the valid ones otherwise."""
+    if not isinstance(value, str) or value not in RENDER_QUALITIES:
+        raise ConfigError(f"unknown render_quality {value!r}; valid: {list(RENDER_QUALITIES)}")
+    return value
+
+
+def apply_render_quality(spec: mujoco.MjSpec, quality: RenderQuality) -> None:
+    """Set the visual side of ``spec`` for a render preset (physics is never touched).
+
+    Both presets come from the same data files, which describe the ``faithful`` look beside
+    the ``fast`` one: a geom named ``*_faithful`` (a visual-only mesh, a backdrop wall) is drawn
+    only in ``faithful``, where the other geoms of its body (the convex collision pieces it
+    stands for) move to the hidden collision group; a material ``NAME_faithful`` lends ``NAME``
+    its texture and surface; lights that start inactive are switched on. ``faithful`` also
+    turns on the key light's shadow map and multisample anti-aliasing. ``fast`` only removes
+    the ``*_faithful`` geoms, so it renders exactly as the flat scene always has.
+    """
+    quality = check_render_quality(quality)
+    looks = [geom for geom in spec.geoms if geom.name.endswith(FAITHFUL_SUFFIX)]
+    if quality == "fast":
+        # Deleted rather than hidden: they would widen the model's extent, which sets the
+        # depth range, and so change fast's images. They carry no mass and never collide.
+        for geom in looks:
+            spec.delete(geom)
+        return
+    for geom in looks:
+        for other in geom.parent.geoms:
+            if not other.name.endswith(FAITHFUL_SUFFIX):
+                other.group = _COLLISION_GROUP
+    for material in spec.materials:
+        look = spec.material(material.name + FAITHFUL_SUFFIX) if material.name else None
+        if look is not None:
+            for field in _MATERIAL_LOOK:
+                setattr(material, field, getattr(look, field))
+    for light in spec.lights:
+        if not light.active:
+            light.active = True
+    spec.light("key").castshadow = True
+    spec.visual.quality.shadowsize = FAITHFUL_SHADOW_SIZE
+    spec.visual.quality.offsamples = FAITHFUL_OFFSAMPLES
+    spec.visual.headlight.ambient = [0.3, 0.3, 0.3]
+    spec.visual.headlight.diffuse = [0.3, 0.3, 0.3]
+    spec.light("key").diffuse = [0.75, 0.73, 0.7]
 
 
 def _look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
@@ -54,6 +113,50 @@ def _wrist_camera_in_hand() -> tuple[np.ndarray, np.ndarray]:
     quat = np.zeros(4)
     mujoco.mju_mat2Quat(quat, np.ascontiguousarray(R).ravel())
     return eye, quat
+
+
+WRIST_CAMERA_IN_ROBOTIQ_M: np.ndarray = np.array([0.011, -0.045, 0.08])
+"""ZED Mini position in the project's robotiq_base frame (z along the fingers, x the closing
+axis). DESIGN §8 gives about (0.011, −0.031, −0.074) from the Robotiq base_link; read in our
+frame that would put the lens inside link7, so it sits beside the housing instead: 8 cm along
+the gripper from the flange, 4.5 cm off the tool axis (2.4 cm clear of the 42 mm thick housing,
+so the fingers, not the housing's side, fill the bottom of the image)."""
+WRIST_CAMERA_AIM_M = 0.35
+"""The wrist camera looks at the point this far down the tool axis from the gripper base, so
+the fingertips sit at the bottom of the wrist image and the workspace below fills the rest."""
+
+
+def _wrist_camera_in_robotiq() -> tuple[np.ndarray, np.ndarray]:
+    """Wrist camera position [3] and rotation [3, 3] in the project's robotiq_base frame: beside
+    the housing, looking down the fingers, image up pointing away from the tool axis (so the
+    fingertips sit at the bottom of the image)."""
+    eye = WRIST_CAMERA_IN_ROBOTIQ_M
+    R = _look_at(eye, np.array([0.0, 0.0, WRIST_CAMERA_AIM_M]), np.array([0.0, -1.0, 0.0]))
+    return eye, R
+
+
+_MENAGERIE_2F85_BASE_IN_MOUNT = frames.make_pose(np.eye(3), [0.0, 0.0, 0.0108])
+"""Menagerie's 2f85 ``base`` body in its attachment frame (base_mount at 7 mm, base 3.8 mm on)."""
+
+
+def _wrist_camera_pose(robot: RobotDescription) -> tuple[str, np.ndarray, np.ndarray]:
+    """(body, position [3], quaternion [4]) of the wrist camera for the robot's gripper.
+
+    The Robotiq 2F-85s share one placement (stated in the project's robotiq_base frame and
+    carried to Menagerie's ``base`` through the flange); the Franka hand keeps its own.
+    """
+    if robot.gripper == "franka_hand":
+        pos, quat = _wrist_camera_in_hand()
+        return robot.gripper_body, pos, quat
+    eye, R = _wrist_camera_in_robotiq()
+    pose = frames.make_pose(R, eye)
+    if robot.gripper == "menagerie_2f85":
+        in_flange = frames.GRIPPER_MOUNTS["robotiq_2f85"] @ pose
+        base = frames.GRIPPER_MOUNTS["menagerie_2f85"] @ _MENAGERIE_2F85_BASE_IN_MOUNT
+        pose = np.linalg.inv(base) @ in_flange
+    quat = np.zeros(4)
+    mujoco.mju_mat2Quat(quat, np.ascontiguousarray(pose[:3, :3]).ravel())
+    return robot.gripper_body, pose[:3, 3].copy(), quat
 
 
 _EMPTY_PREFIX_WARNING = "empty prefix"
@@ -95,11 +198,16 @@ def build_scene(
     objects: Sequence[str] = (),
     robot: str | os.PathLike = "embedded",
     image_size: tuple[int, int] = (180, 320),
+    render_quality: RenderQuality = "fast",
+    gripper: str | None = None,
 ) -> Scene:
-    """Compile the tabletop with ``objects`` (names of files in envs/objects) and a robot."""
+    """Compile the tabletop with ``objects`` (names of files in envs/objects) and a robot,
+    its look set by ``render_quality`` (:func:`apply_render_quality`). ``gripper``: the robot's
+    gripper (None: the default, the Robotiq 2F-85 as on DROID); the wrist camera rides on it."""
+    check_render_quality(render_quality)
     root = envs_dir()
     spec = mujoco.MjSpec.from_file(str(root / "scenes" / "tabletop.xml"))
-    rspec, description = robot_spec(robot)
+    rspec, description = robot_spec(robot, gripper)
     with _quiet_empty_prefix_warning():
         for name in objects:
             path = root / "objects" / f"{name}.xml"
@@ -108,8 +216,8 @@ def build_scene(
                 raise InvalidInputError(f"unknown scene object {name!r}; valid: {valid}")
             spec.attach(mujoco.MjSpec.from_file(str(path)), frame=spec.worldbody.add_frame(), prefix="")
         spec.attach(rspec, frame=spec.frame("robot_mount"), prefix="")
-    pos, quat = _wrist_camera_in_hand()
-    wrist = spec.body("hand").add_camera(name=WRIST_CAMERA, pos=pos, quat=quat)
+    body, pos, quat = _wrist_camera_pose(description)
+    wrist = spec.body(body).add_camera(name=WRIST_CAMERA, pos=pos, quat=quat)
     wrist.focal_length = [ZED_MINI_FOCAL_M, ZED_MINI_FOCAL_M]  # ZED Mini lens on the ZED sensor: 88 deg wide
     wrist.sensor_size = list(ZED_SENSOR_M)
     wrist.resolution = list(ZED_RESOLUTION)
@@ -119,6 +227,7 @@ def build_scene(
     spec.visual.global_.offwidth = int(w)
     spec.visual.global_.offheight = int(h)
     spec.option.timestep = PHYSICS_TIMESTEP
+    apply_render_quality(spec, render_quality)
     with _quiet_empty_prefix_warning():
         model = spec.compile()
     return Scene(model, description)

@@ -19,6 +19,8 @@ from ..errors import ConfigError
 CUBE_HALF = 0.025
 WORKSPACE_X = (0.42, 0.64)
 WORKSPACE_Y = (-0.2, 0.2)
+FINGER_BODIES: tuple[str, str] = ("left_finger", "right_finger")
+"""Finger bodies of the project's grippers (others pass theirs to ``Task.bind``)."""
 
 COLOURS: dict[str, tuple[float, float, float]] = {
     "red": (0.85, 0.15, 0.12),
@@ -77,6 +79,20 @@ class PushCubeState(CubeState):
     goal_half_size: float
 
 
+def _subtree(model: mujoco.MjModel, root: int) -> np.ndarray:
+    """Ids of ``root`` and every body below it."""
+    ids = [b for b in range(model.nbody) if b == root or _has_ancestor(model, b, root)]
+    return np.array(ids, dtype=int)
+
+
+def _has_ancestor(model: mujoco.MjModel, body: int, ancestor: int) -> bool:
+    while body > 0:
+        body = int(model.body_parentid[body])
+        if body == ancestor:
+            return True
+    return False
+
+
 def _uniform_xy(rng: np.random.Generator, margin: float = 0.0) -> np.ndarray:
     return np.array([
         rng.uniform(WORKSPACE_X[0] + margin, WORKSPACE_X[1] - margin),
@@ -92,16 +108,14 @@ class Task:
     instructions: ClassVar[tuple[str, ...]]
     max_episode_steps: ClassVar[int]
 
-    def bind(self, model: mujoco.MjModel) -> None:
+    def bind(self, model: mujoco.MjModel, finger_bodies: tuple[str, str] = FINGER_BODIES) -> None:
+        """Look ids up once. ``finger_bodies``: the gripper's left and right finger bodies
+        (``RobotDescription.finger_bodies``); a body in either's subtree counts as that finger."""
         self.model = model
         self._tcp = model.site("tcp").id
-        pads = [
-            model.geom(i).id for i in range(model.ngeom)
-            if model.geom_bodyid[i] in (model.body("left_finger").id, model.body("right_finger").id)
-        ]
-        self._left = model.body("left_finger").id
-        self._right = model.body("right_finger").id
-        self._finger_geoms = set(pads)
+        self._left = _subtree(model, model.body(finger_bodies[0]).id)
+        self._right = _subtree(model, model.body(finger_bodies[1]).id)
+        self._finger_geoms = {g for g in range(model.ngeom) if model.geom_bodyid[g] in (*self._left, *self._right)}
 
     def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
         raise NotImplementedError
@@ -131,14 +145,14 @@ class Task:
             return False, False
         others = np.where(hit[rows, 0], pairs[rows, 1], pairs[rows, 0])
         bodies = self.model.geom_bodyid[others]
-        return bool(np.any(bodies == self._left)), bool(np.any(bodies == self._right))
+        return bool(np.isin(bodies, self._left).any()), bool(np.isin(bodies, self._right).any())
 
 
 class _CubeTask(Task):
     """Shared cube handling: pose, colour and free-joint address."""
 
-    def bind(self, model: mujoco.MjModel) -> None:
-        super().bind(model)
+    def bind(self, model: mujoco.MjModel, finger_bodies: tuple[str, str] = FINGER_BODIES) -> None:
+        super().bind(model, finger_bodies)
         self._cube_body = model.body("cube").id
         self._cube_geom = model.geom("cube").id
         self._cube_qadr = model.jnt_qposadr[model.joint("cube_joint").id]
@@ -182,8 +196,8 @@ class Reach(Task):
     max_episode_steps = 150
     success_radius = 0.025
 
-    def bind(self, model: mujoco.MjModel) -> None:
-        super().bind(model)
+    def bind(self, model: mujoco.MjModel, finger_bodies: tuple[str, str] = FINGER_BODIES) -> None:
+        super().bind(model, finger_bodies)
         self._mocap = model.body_mocapid[model.body("target").id]
 
     def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
@@ -232,8 +246,8 @@ class CubeInBowl(_CubeTask):
     max_episode_steps = 300
     bowl_inner_radius = 0.072
 
-    def bind(self, model: mujoco.MjModel) -> None:
-        super().bind(model)
+    def bind(self, model: mujoco.MjModel, finger_bodies: tuple[str, str] = FINGER_BODIES) -> None:
+        super().bind(model, finger_bodies)
         self._bowl_mocap = model.body_mocapid[model.body("bowl").id]
         self._bowl_mat = model.mat("bowl").id
 
@@ -278,8 +292,8 @@ class PushCube(_CubeTask):
     max_episode_steps = 300
     goal_half = 0.04
 
-    def bind(self, model: mujoco.MjModel) -> None:
-        super().bind(model)
+    def bind(self, model: mujoco.MjModel, finger_bodies: tuple[str, str] = FINGER_BODIES) -> None:
+        super().bind(model, finger_bodies)
         self._goal_mocap = model.body_mocapid[model.body("goal").id]
 
     def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:

@@ -22,7 +22,7 @@ from .deltas import decode_backward_framewise
 from .gripper import grasp_to_droid
 from .ik import IKResult, IKSettings, IKSolver
 from .normalization import ActionStats, check_stats_for, load_stats
-from .robot import robot_spec
+from .robot import compile_spec, robot_spec
 
 
 def validate_chunk(actions: np.ndarray, width: int, name: str = "action chunk") -> np.ndarray:
@@ -51,7 +51,7 @@ def _ik_model(robot: str) -> tuple[mujoco.MjModel, tuple[str, ...]]:
     for group in (spec.keys, spec.actuators, spec.equalities, spec.tendons, spec.sensors):
         for element in list(group):
             spec.delete(element)
-    return spec.compile(), tuple(desc.arm_joints)
+    return compile_spec(spec), tuple(desc.arm_joints)
 
 
 def make_ik_solver(robot: str | os.PathLike[str] = "embedded", settings: IKSettings | None = None) -> IKSolver:

@@ -6,7 +6,9 @@ Every frame offset used anywhere in the project is defined here once:
 - ``cosmos_ee``: the frame Cosmos actions are expressed in, ``flange · Rz(+90°)``
   (Cosmos' DROID pipeline right-multiplies the flange rotation by Rz(+90°)).
 - ``hand``: the Franka hand body, ``flange · Rz(−45°)``.
-- ``tcp``: between the fingertips, 0.1034 m along the hand z axis.
+- ``tcp``: between the finger pads; depends on the gripper (:data:`TCP_FROM_FLANGE`):
+  Franka hand 0.1034 m along the hand z axis, the project's Robotiq 2F-85 0.155 m along the
+  flange z axis. ``flange`` and ``cosmos_ee`` never depend on the gripper.
 """
 
 from __future__ import annotations
@@ -83,7 +85,53 @@ SITE_OFFSETS_FROM_FLANGE: dict[str, np.ndarray] = {
     "cosmos_ee": T_FLANGE_COSMOS_EE,
     "tcp": T_FLANGE_TCP,
 }
-"""Pose of each named site in the flange frame; sites hang off link7 via T_LINK7_FLANGE."""
+"""Pose of each named site in the flange frame with the Franka hand; sites hang off link7 via
+T_LINK7_FLANGE. Other grippers: :func:`site_offsets_from_flange`."""
+
+# -- grippers: where each is mounted on the flange, where its tcp is, which way it closes --------
+# The project's Robotiq 2F-85 (envs/grippers/robotiq_2f85.xml): the base sits on the flange,
+# fingers along the flange z axis, turned so that the fingers close along the same line as the
+# Franka hand's (base x = hand y). Along its z axis: a 14 mm coupling, the housing up to 98 mm,
+# the finger pads 137.5..172.5 mm: the pad centres (the tcp) are 155 mm from the flange.
+R_FLANGE_ROBOTIQ: np.ndarray = rot_z(np.pi / 4)
+ROBOTIQ_TCP_OFFSET_M: float = 0.155
+"""Flange → Robotiq 2F-85 pad centres along the flange z axis (the project's model), metres."""
+T_FLANGE_ROBOTIQ: np.ndarray = make_pose(R_FLANGE_ROBOTIQ, np.zeros(3))
+T_FLANGE_TCP_ROBOTIQ: np.ndarray = T_FLANGE_ROBOTIQ @ make_pose(np.eye(3), [0.0, 0.0, ROBOTIQ_TCP_OFFSET_M])
+# MuJoCo Menagerie's robotiq_2f85 (opt-in): mounted as Menagerie's panda_nohand attachment_site
+# (flange · Rz(135°)), fingers closing along its base y; pads ≈ 0.145 m beyond the mount.
+R_FLANGE_MENAGERIE_2F85: np.ndarray = rot_z(3 * np.pi / 4)
+MENAGERIE_2F85_TCP_OFFSET_M: float = 0.145
+T_FLANGE_MENAGERIE_2F85: np.ndarray = make_pose(R_FLANGE_MENAGERIE_2F85, np.zeros(3))
+
+GRIPPER_MOUNTS: dict[str, np.ndarray] = {
+    "franka_hand": T_FLANGE_HAND,
+    "robotiq_2f85": T_FLANGE_ROBOTIQ,
+    "menagerie_2f85": T_FLANGE_MENAGERIE_2F85,
+}
+"""Pose of each gripper's root body (hand / robotiq_base / base_mount frame) in the flange frame."""
+TCP_FROM_FLANGE: dict[str, np.ndarray] = {
+    "franka_hand": T_FLANGE_TCP,
+    "robotiq_2f85": T_FLANGE_TCP_ROBOTIQ,
+    "menagerie_2f85": T_FLANGE_MENAGERIE_2F85
+    @ make_pose(np.eye(3), [0.0, 0.0, MENAGERIE_2F85_TCP_OFFSET_M]),
+}
+"""Pose of the ``tcp`` site (between the pads, at their centres) in the flange frame, per gripper."""
+FINGER_AXIS_IN_FLANGE: dict[str, np.ndarray] = {
+    "franka_hand": R_FLANGE_HAND @ np.array([0.0, 1.0, 0.0]),
+    "robotiq_2f85": R_FLANGE_ROBOTIQ @ np.array([1.0, 0.0, 0.0]),
+    "menagerie_2f85": R_FLANGE_MENAGERIE_2F85 @ np.array([0.0, 1.0, 0.0]),
+}
+"""Line the fingers close along, in the flange frame (a direction; its sign carries no meaning)."""
+
+
+def site_offsets_from_flange(gripper: str = "franka_hand") -> dict[str, np.ndarray]:
+    """Pose of the sites flange, cosmos_ee and tcp in the flange frame with ``gripper``.
+
+    Only ``tcp`` depends on the gripper: ``cosmos_ee`` and ``flange`` (DROID's
+    ``cartesian_position``) are the same whatever is mounted.
+    """
+    return {"flange": np.eye(4), "cosmos_ee": T_FLANGE_COSMOS_EE, "tcp": TCP_FROM_FLANGE[gripper]}
 
 
 def dh_link_transform(a: float, d: float, alpha: float, theta: float) -> np.ndarray:

@@ -7,9 +7,11 @@ at every call (closed loop). Each answer is a normalized ``cosmos_ee_delta`` chu
 pose, with every per-step delta clamped inside DROID's q01/q99 range, so the chunks are
 exactly what Cosmos' DROID pipeline would have produced for the same motion.
 
-Tool geometry (``kinematics.frames``): the tool points down at DROID home; the ``tcp``
-(between the fingertips) sits 0.1034 m along the ``cosmos_ee`` z axis; the fingers close
-along the hand y axis, which is ``Rz(−135°)·ŷ`` in the ``cosmos_ee`` frame.
+Tool geometry comes from the env's gripper (``env.robot``: ``tcp_in_ee``,
+``finger_axis_in_ee``, from ``kinematics.frames``): the tool points down at DROID home; the
+``tcp`` (between the pad centres) sits 0.155 m (Robotiq 2F-85) or 0.1034 m (Franka hand) along
+the ``cosmos_ee`` z axis; both grippers close along the line ``Rz(−135°)·ŷ`` of the
+``cosmos_ee`` frame.
 
 With ``predict_video=True`` the chunk also carries ``predicted_video``: the chunk simulated
 forward on a copy of the current MuJoCo state (the env's own state is untouched), one frame
@@ -32,20 +34,13 @@ from ..envs.tasks import CubeInBowlState, CubeState, PushCubeState, ReachState
 from ..errors import ConfigError
 from ..kinematics import frames
 from ..kinematics.encode import encode_ee_chunk
+from ..kinematics.gripper import GRIPPERS
 from ..observations import DEFAULT_CAMERA
 from ..policy_api import ActionChunk, Layout, Policy
 
 # -- tool geometry ---------------------------------------------------------------------
-_T_EE_TCP = np.linalg.inv(frames.T_FLANGE_COSMOS_EE) @ frames.T_FLANGE_TCP
-TCP_IN_EE: np.ndarray = _T_EE_TCP[:3, 3].copy()
-"""tcp position in the ``cosmos_ee`` frame (0, 0, 0.1034)."""
-FINGER_AXIS_IN_EE: np.ndarray = (
-    np.linalg.inv(frames.T_FLANGE_COSMOS_EE[:3, :3]) @ frames.T_FLANGE_HAND[:3, :3] @ np.array([0.0, 1.0, 0.0])
-)
-"""Direction the fingers close along, in the ``cosmos_ee`` frame."""
 R_DOWN: np.ndarray = np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
 """``cosmos_ee`` rotation at DROID home (tool z pointing down)."""
-_HOME_FINGER_YAW = float(np.arctan2(*(R_DOWN @ FINGER_AXIS_IN_EE)[[1, 0]]))
 
 # -- step limits (well inside DROID q01/q99: ±1.34..1.52 cm, ≈2.7° per rotation column) ------
 MAX_STEP_M = 0.0105
@@ -54,20 +49,27 @@ MAX_ROT_RAD = np.deg2rad(1.9)
 """Largest rotation per step."""
 
 OPEN, CLOSED = 0.0, 1.0  # DROID gripper convention (0 open .. 1 closed)
+FRANKA_TIP_BELOW_TCP_M = GRIPPERS["franka_hand"].tip_below_tcp_m
 
 
 def _wrap(angle: float) -> float:
     return float((angle + np.pi) % (2 * np.pi) - np.pi)
 
 
-def down_rotation(finger_yaw: float) -> np.ndarray:
+def home_finger_yaw(finger_axis_in_ee: np.ndarray) -> float:
+    """World yaw of the finger axis at DROID home (tool down)."""
+    f = R_DOWN @ finger_axis_in_ee
+    return float(np.arctan2(f[1], f[0]))
+
+
+def down_rotation(finger_yaw: float, finger_axis_in_ee: np.ndarray) -> np.ndarray:
     """Tool-down ``cosmos_ee`` rotation whose finger axis has world yaw ``finger_yaw``."""
-    return frames.rot_z(finger_yaw - _HOME_FINGER_YAW) @ R_DOWN
+    return frames.rot_z(finger_yaw - home_finger_yaw(finger_axis_in_ee)) @ R_DOWN
 
 
-def finger_yaw(R: np.ndarray) -> float:
+def finger_yaw(R: np.ndarray, finger_axis_in_ee: np.ndarray) -> float:
     """World yaw of the finger axis of a ``cosmos_ee`` rotation."""
-    f = R @ FINGER_AXIS_IN_EE
+    f = R @ finger_axis_in_ee
     return float(np.arctan2(f[1], f[0]))
 
 
@@ -107,6 +109,14 @@ class ScriptedPolicy(Policy):
         if not isinstance(base, DroidEnv):
             raise ConfigError(f"the scripted policy drives a DroidEnv, got {type(base).__name__}")
         self.env: DroidEnv = base
+        # tool geometry of the env's gripper (tcp and finger axis in the cosmos_ee frame)
+        self.tcp_in_ee: np.ndarray = base.robot.tcp_in_ee
+        self.finger_axis_in_ee: np.ndarray = base.robot.finger_axis_in_ee
+        self._home_yaw = home_finger_yaw(self.finger_axis_in_ee)
+        # heights were tuned for the Franka hand (fingertips 11 mm beyond its tcp): a gripper
+        # whose fingertips reach further holds its tcp that much higher above the table
+        self.tip_clearance = max(0.0, base.robot.tip_below_tcp_m - FRANKA_TIP_BELOW_TCP_M)
+        self.push_z = self.PUSH_Z + self.tip_clearance
         self.chunk_size = int(chunk_size)
         self.set_return_video(predict_video)
         self.video_camera = video_camera
@@ -148,23 +158,24 @@ class ScriptedPolicy(Policy):
         poses = [T0.copy()]
         grip = np.zeros(self.chunk_size)
         R, p = T0[:3, :3].copy(), T0[:3, 3].copy()
+        tcp_in_ee = self.tcp_in_ee
         idx, dwell = 0, 0
         for i in range(self.chunk_size):
             wp = waypoints[min(idx, len(waypoints) - 1)]
-            tcp = p + R @ TCP_IN_EE
+            tcp = p + R @ tcp_in_ee
             # rotation toward the waypoint's tool-down yaw
-            rel = Rotation.from_matrix(down_rotation(wp.yaw) @ R.T).as_rotvec()
+            rel = Rotation.from_matrix(down_rotation(wp.yaw, self.finger_axis_in_ee) @ R.T).as_rotvec()
             ang = float(np.linalg.norm(rel))
             if ang > MAX_ROT_RAD:
                 rel *= MAX_ROT_RAD / ang
             R_new = Rotation.from_rotvec(rel).as_matrix() @ R
             # tcp translation toward the waypoint, clamped per cosmos_ee axis
             step = wp.tcp - tcp
-            p_new = tcp + step - R_new @ TCP_IN_EE
+            p_new = tcp + step - R_new @ tcp_in_ee
             local = R.T @ (p_new - p)
             scale = min(1.0, wp.speed / max(float(np.max(np.abs(local))), 1e-12))
             if scale < 1.0:
-                p_new = tcp + scale * step - R_new @ TCP_IN_EE
+                p_new = tcp + scale * step - R_new @ tcp_in_ee
                 local = R.T @ (p_new - p)
                 if np.max(np.abs(local)) > MAX_STEP_M + 1e-9:  # rotation lever arm; shrink further
                     p_new = p + R @ (local * (MAX_STEP_M / np.max(np.abs(local))))
@@ -173,7 +184,7 @@ class ScriptedPolicy(Policy):
             T = np.eye(4)
             T[:3, :3], T[:3, 3] = R, p
             poses.append(T)
-            reached = np.linalg.norm(wp.tcp - (p + R @ TCP_IN_EE)) < 1e-4 and ang <= MAX_ROT_RAD
+            reached = np.linalg.norm(wp.tcp - (p + R @ tcp_in_ee)) < 1e-4 and ang <= MAX_ROT_RAD
             if reached and idx < len(waypoints):
                 dwell += 1
                 if dwell > wp.dwell:
@@ -185,13 +196,13 @@ class ScriptedPolicy(Policy):
         self.phase = phase
 
     def _keep_yaw(self, state: PrivilegedState) -> float:
-        return finger_yaw(state.ee_pose[:3, :3])
+        return finger_yaw(state.ee_pose[:3, :3], self.finger_axis_in_ee)
 
     # -- reach ------------------------------------------------------------------------------
     def _plan_reach(self, state: PrivilegedState, task: str) -> list[Waypoint]:
         assert isinstance(state.task, ReachState)
         self._set("reach")
-        return [Waypoint(state.task.target_pos, _HOME_FINGER_YAW, OPEN)]
+        return [Waypoint(state.task.target_pos, self._home_yaw, OPEN)]
 
     # -- pick (lift_cube, cube_in_bowl) ------------------------------------------------------
     def _plan_pick(self, state: PrivilegedState, task: str) -> list[Waypoint]:
@@ -203,7 +214,7 @@ class ScriptedPolicy(Policy):
         cur_yaw = self._keep_yaw(state)
         cube_yaw = float(np.arctan2(R_cube[1, 0], R_cube[0, 0]))
         grasp_yaw = nearest_yaw(cube_yaw, cur_yaw, np.pi / 2)
-        grasp_z = cube[2] - 0.004
+        grasp_z = cube[2] - 0.004 + self.tip_clearance
         pre = np.array([cube[0], cube[1], max(cube[2] + 0.10, 0.12)])
         grasp = np.array([cube[0], cube[1], grasp_z])
         lift_z = 0.16 if task == "cube_in_bowl" else max(cube[2], half) + 0.12
@@ -278,7 +289,7 @@ class ScriptedPolicy(Policy):
         return [Waypoint(tcp, cur_yaw, float(g > 0.5))]
 
     # -- push ---------------------------------------------------------------------------------
-    PUSH_Z = 0.022
+    PUSH_Z = 0.022        # tcp height while pushing with the Franka hand (see push_z)
     PUSH_BACKOFF = 0.06   # tcp distance behind the cube centre when lining up
     PUSH_CONTACT = 0.035  # tcp distance behind the cube centre while in contact
 
@@ -294,22 +305,22 @@ class ScriptedPolicy(Policy):
         rel = tcp[:2] - cube[:2]
         along = float(rel @ u)            # negative: behind the cube
         lateral = float(rel @ np.array([-u[1], u[0]]))
-        behind = np.append(cube[:2] - u * self.PUSH_BACKOFF, self.PUSH_Z)
+        behind = np.append(cube[:2] - u * self.PUSH_BACKOFF, self.push_z)
         high = np.append(behind[:2], 0.10)
 
         if self.phase == "push":
-            if along > -0.02 or abs(lateral) > 0.02 or tcp[2] > self.PUSH_Z + 0.02:
+            if along > -0.02 or abs(lateral) > 0.02 or tcp[2] > self.push_z + 0.02:
                 self._set("approach")
             else:
                 # keep the tcp on the line through the cube towards the goal, then advance
                 advance = min(dist, 0.06)
-                target = np.append(cube[:2] - u * self.PUSH_CONTACT + u * advance, self.PUSH_Z)
+                target = np.append(cube[:2] - u * self.PUSH_CONTACT + u * advance, self.push_z)
                 return [Waypoint(target, yaw, CLOSED, speed=0.006)]
 
         self._set("approach")
         if np.linalg.norm(tcp - behind) < 0.01:
             self._set("push")
-            return [Waypoint(np.append(cube[:2] - u * self.PUSH_CONTACT + u * min(dist, 0.06), self.PUSH_Z),
+            return [Waypoint(np.append(cube[:2] - u * self.PUSH_CONTACT + u * min(dist, 0.06), self.push_z),
                              yaw, CLOSED, speed=0.006)]
         wps = []
         near_line_behind = along < -0.04 and abs(lateral) < 0.015

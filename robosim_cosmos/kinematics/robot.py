@@ -39,7 +39,14 @@ import numpy as np
 
 from robosim_cosmos._resources import envs_dir
 from robosim_cosmos.kinematics import frames
-from robosim_cosmos.kinematics.gripper import DEFAULT_GRIPPER, GRIPPERS, VALID_GRIPPERS, GripperName
+from robosim_cosmos.kinematics.gripper import (
+    DEFAULT_GRIPPER,
+    GRIPPERS,
+    VALID_GRIPPERS,
+    GripperName,
+    droid_to_range,
+    range_to_droid,
+)
 
 from ..errors import ConfigError, ResourceNotFoundError
 
@@ -123,22 +130,17 @@ class RobotDescription:
 
     def gripper_ctrl(self, droid: np.ndarray | float) -> np.ndarray:
         """DROID gripper (0 open .. 1 closed, clipped) → gripper actuator ctrl (linear)."""
-        droid = np.clip(np.asarray(droid, dtype=np.float64), 0.0, 1.0)
-        fraction_open = 1.0 - droid
-        return self.gripper_ctrl_closed + fraction_open * (
-            self.gripper_ctrl_open - self.gripper_ctrl_closed
-        )
+        return droid_to_range(np.clip(droid, 0.0, 1.0), self.gripper_ctrl_open, self.gripper_ctrl_closed)
 
     def finger_qpos(self, droid: np.ndarray | float) -> np.ndarray:
         """DROID gripper (0 open .. 1 closed) → the value of each finger joint (linear)."""
-        d = np.asarray(droid, dtype=np.float64)
-        return self.finger_open + d * (self.finger_closed - self.finger_open)
+        return droid_to_range(droid, self.finger_open, self.finger_closed)
 
     def droid_from_fingers(self, q: np.ndarray | float) -> float:
         """Mean finger joint value → DROID gripper (0 open .. 1 closed), clipped to [0, 1]
         (``1 − width / max_width`` for the slide-finger grippers)."""
         mean = float(np.mean(np.asarray(q, dtype=np.float64)))
-        return float(np.clip((mean - self.finger_open) / (self.finger_closed - self.finger_open), 0.0, 1.0))
+        return float(np.clip(range_to_droid(mean, self.finger_open, self.finger_closed), 0.0, 1.0))
 
     @property
     def T_flange_tcp(self) -> np.ndarray:

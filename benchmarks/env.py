@@ -8,7 +8,11 @@
   x robot (embedded, and menagerie when MENAGERIE_ROOT is set) x image size (180x320,
   360x640), with each row's cost ratio to ``fast`` of the same robot and size, measured in the
   same run.
-Usage: python benchmarks/env.py [--env robosim_cosmos/DroidCubeInBowl-v0] [--robot embedded] [--presets]
+- suite extremes (``--suite-extremes``): state and three-camera 180x320 steps/s, in both render
+  presets, for the droid-tabletop task with the most objects next to the one with the fewest,
+  measured in the same run (the lightest is the baseline of ``cost_vs_lightest``).
+Usage: python benchmarks/env.py [--env robosim_cosmos/DroidCubeInBowl-v0] [--robot embedded]
+       [--presets | --suite-extremes]
 """
 
 from __future__ import annotations
@@ -77,6 +81,39 @@ def preset_rows(env_id: str, joint_actions, seconds: float) -> list[dict]:
     return rows
 
 
+def suite_extremes(joint_actions, seconds: float) -> dict:
+    """steps/s of the heaviest and lightest suite tasks (by object count), state and rgb, both presets."""
+    from robosim_cosmos.envs.registry import SPECS, suite_env_ids, task_of
+    from robosim_cosmos.envs.scene import RENDER_QUALITIES
+
+    def count(env_id: str) -> int:
+        task = task_of(env_id)
+        return len(SPECS[task].objects) + int(SPECS[task].region) if task in SPECS else 0
+
+    ids = [i for i in suite_env_ids("droid-tabletop") if task_of(i) in SPECS]
+    heavy, light = max(ids, key=count), min(ids, key=count)
+    rows = []
+    for env_id in (light, heavy):
+        state = gym.make(env_id, obs_mode="state").unwrapped
+        rates = {"state": env_rate(state, joint_actions, seconds)}
+        state.close()
+        for quality in RENDER_QUALITIES:
+            env = gym.make(env_id, obs_mode="rgb", image_size=(180, 320), render_quality=quality).unwrapped
+            env_rate(env, joint_actions[:3], 0.3)  # warm-up
+            rates[f"rgb_{quality}"] = env_rate(env, joint_actions, seconds)
+            env.close()
+        rows.append({"env": env_id, "objects": count(env_id), "contacts_at_rest": None,
+                     **{f"{k}_steps_per_s": round(v, 2) for k, v in rates.items()}})
+    for key in ("state", "rgb_fast", "rgb_faithful"):
+        rows[1][f"{key}_cost_vs_lightest"] = round(rows[0][f"{key}_steps_per_s"] / rows[1][f"{key}_steps_per_s"], 2)
+    for row in rows:
+        env = gym.make(row["env"], obs_mode="state").unwrapped
+        env.reset(seed=0)
+        row["contacts_at_rest"] = int(env.data.ncon)
+        env.close()
+    return {"lightest": rows[0], "heaviest": rows[1], "mujoco_gl": os.environ.get("MUJOCO_GL")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="robosim_cosmos/DroidCubeInBowl-v0")
@@ -84,6 +121,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--presets", action="store_true",
                         help="only the render_quality x robot x image size table")
+    parser.add_argument("--suite-extremes", action="store_true",
+                        help="only the heaviest vs lightest droid-tabletop task, both presets")
     args = parser.parse_args()
 
     t = np.arange(60) / 15.0
@@ -91,6 +130,9 @@ def main() -> None:
         np.append(frames.DROID_HOME + 0.2 * np.sin(2 * np.pi * 0.4 * ti) * np.ones(7), 0.0).astype(np.float32)
         for ti in t
     ]
+    if args.suite_extremes:
+        print(json.dumps(suite_extremes(joint_actions, args.seconds), indent=2))
+        return
     if args.presets:
         print(json.dumps({"env": args.env, "mujoco_gl": os.environ.get("MUJOCO_GL"),
                           "rows": preset_rows(args.env, joint_actions, args.seconds)}, indent=2))

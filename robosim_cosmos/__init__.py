@@ -6,7 +6,7 @@ from .envs import ENV_IDS, register_envs
 
 register_envs()
 
-__all__ = ["ENV_IDS", "__version__", "create_policy", "register_envs", "rollout"]
+__all__ = ["ENV_IDS", "__version__", "create_policy", "register_envs", "rollout", "rollout_suite"]
 
 
 def __getattr__(name: str) -> object:
@@ -19,4 +19,8 @@ def __getattr__(name: str) -> object:
         from importlib import import_module
 
         return import_module(".rollout", __name__)  # a callable module: rollout(...) runs it
+    if name == "rollout_suite":
+        from .rollout.suite import rollout_suite
+
+        return rollout_suite
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,6 +13,7 @@ from typing import NoReturn
 import numpy as np
 
 from ._version import __version__
+from .envs import SUITES, TIERS
 from .errors import ConfigError, InvalidInputError, RobosimCosmosError
 from .policies.registry import SPEC_FORMS, parse_policy_args
 from .rollout.config import EXECUTIONS, RENDER_QUALITIES, ROBOTS_HELP
@@ -149,42 +150,65 @@ def _cmd_decode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_rollout(args: argparse.Namespace) -> int:
-    from .rollout import RolloutConfig, RolloutInterrupted, rollout
-
-    config = RolloutConfig(
-        env_id=args.env, policy=args.policy, episodes=args.episodes, seed=args.seed, out=args.out,
-        open_loop_steps=args.open_loop_steps, instruction=args.instruction, video=not args.no_video,
-        robot=args.robot, num_envs=args.num_envs, execution=args.execution, max_steps=args.max_steps,
-        policy_kwargs=parse_policy_args(args.policy_arg), overwrite=args.overwrite, retry_errors=args.retry_errors,
-        render_quality=args.render_quality,
-    )
-    try:
-        result = rollout(config, quiet=args.quiet)
-    except RolloutInterrupted as exc:  # the finished episodes are recorded and summarised
-        print(f"robosim-cosmos {args.command}: {exc}", file=sys.stderr)
-        return exc.exit_code
-    overall = result.summary["overall"]
+def _print_outcome(overall: dict, path: Path) -> None:
     lo, hi = overall["ci95"]
     rate = overall["success_rate"]
     rate_text = "n/a" if rate is None else f"{rate:.3f}"
     # The rate counts completed episodes; errored ones (policy, env or connection raised) beside it.
     print(
         f"{overall['successes']}/{overall['completed']} successful (rate {rate_text}, 95% CI [{lo:.3f}, {hi:.3f}]"
-        f", {overall['errors']} errors) -> {result.out / 'results.jsonl'}"
+        f", {overall['errors']} errors) -> {path}"
     )
-    return 0
+
+
+def _cmd_rollout(args: argparse.Namespace) -> int:
+    from .envs import task_of
+    from .rollout import RolloutConfig, RolloutInterrupted, parse_tiers, rollout, rollout_suite
+    from .rollout.suite import SUITE_SUMMARY_FILE
+
+    tiers = parse_tiers(args.tiers)
+    options = dict(
+        episodes=args.episodes, seed=args.seed, open_loop_steps=args.open_loop_steps, instruction=args.instruction,
+        video=not args.no_video, robot=args.robot, num_envs=args.num_envs, execution=args.execution,
+        max_steps=args.max_steps, policy_kwargs=parse_policy_args(args.policy_arg), overwrite=args.overwrite,
+        retry_errors=args.retry_errors, render_quality=args.render_quality,
+    )
+    try:
+        if args.env is not None and len(tiers) == 1:  # one run folder, as ever
+            config = RolloutConfig(env_id=args.env, policy=args.policy, out=args.out, instruction_tier=tiers[0],
+                                   **options)
+            result = rollout(config, quiet=args.quiet)
+            _print_outcome(result.summary["overall"], result.out / "results.jsonl")
+            return 0
+        if args.env is not None:
+            task_of(args.env)  # --env takes an env id, as with one tier
+        suite = rollout_suite(args.policy, suite=args.suite, tasks=[args.env] if args.env else args.tasks,
+                              tiers=tiers, out=args.out, quiet=args.quiet, **options)
+        _print_outcome(suite.summary["overall"], suite.out / SUITE_SUMMARY_FILE)
+        return 0
+    except RolloutInterrupted as exc:  # the finished episodes are recorded and summarised
+        print(f"robosim-cosmos {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 def _cmd_envs(args: argparse.Namespace) -> int:
-    from .envs import ENV_IDS
-    from .envs.tasks import TASKS
+    from .envs import ENV_IDS, SUITES, instruction_templates, suite_env_ids
+    from .envs.registry import max_episode_steps
+    from .rollout.suite import env_name
 
-    for env_id, task in ENV_IDS.items():
-        cls = TASKS[task]
-        print(f"{env_id}  (task {task}, {cls.max_episode_steps} steps)")
-        for text in cls.instructions:
-            print(f"    {text}")
+    env_ids = suite_env_ids(args.suite) if args.suite else tuple(ENV_IDS)
+    for env_id in env_ids:
+        task = ENV_IDS[env_id]
+        print(f"{env_id}  (task {task}, {max_episode_steps(task)} steps)")
+        for tier, texts in instruction_templates(env_id).items():
+            print(f"  {tier}:")
+            for text in texts:
+                print(f"    {text}")
+    print()
+    for name in [args.suite] if args.suite else SUITES:
+        members = SUITES[name]
+        print(f"suite {name}  ({len(members)} tasks; rollout --suite {name})")
+        print(f"    {', '.join(env_name(e) for e in members)}")
     return 0
 
 
@@ -291,7 +315,16 @@ def build_parser() -> argparse.ArgumentParser:
     dec.set_defaults(func=_cmd_decode)
 
     ro = sub.add_parser("rollout", help="run closed-loop episodes; write results.jsonl, summary.json, videos")
-    ro.add_argument("--env", required=True, help="env id, e.g. robosim_cosmos/DroidCubeInBowl-v0 (see `envs`)")
+    which = ro.add_mutually_exclusive_group(required=True)
+    which.add_argument("--env", help="env id, e.g. robosim_cosmos/DroidCubeInBowl-v0 (see `envs`)")
+    which.add_argument("--suite", help=f"every task of a suite ({' | '.join(SUITES)}), each tier into "
+                                       "OUT/<EnvName>/<tier>/, summed up in OUT/suite_summary.json")
+    which.add_argument("--tasks", metavar="A,B,...",
+                       help="these tasks, run like a suite: env ids, names (DroidCubeInBowl) or task names "
+                            "(cube_in_bowl)")
+    ro.add_argument("--tiers", default="default", metavar="T,...",
+                    help=f"instruction tiers: {','.join(TIERS)} or all (default: default); with --env, more than "
+                         "one tier runs each into OUT/<EnvName>/<tier>/ like a suite")
     ro.add_argument("--policy", required=True, help=f"policy spec: {' | '.join(SPEC_FORMS)}")
     ro.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", default=[],
                     help="keyword argument for the policy backend, repeatable "
@@ -320,7 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="no progress bar and no per-episode lines on stderr (the summary line still prints)")
     ro.set_defaults(func=_cmd_rollout)
 
-    envs = sub.add_parser("envs", help="list env ids and their instructions")
+    envs = sub.add_parser("envs", help="list env ids, their instruction templates by tier, and the suites")
+    envs.add_argument("--suite", default=None, help=f"only this suite's tasks ({' | '.join(SUITES)})")
     envs.set_defaults(func=_cmd_envs)
 
     demo = sub.add_parser("demo", help="one scripted DroidCubeInBowl-v0 episode with video")

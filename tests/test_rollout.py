@@ -14,6 +14,7 @@ import pytest
 
 import robosim_cosmos
 from robosim_cosmos.cli import main
+from robosim_cosmos.envs import EVENTS, instruction_templates
 from robosim_cosmos.policies import ActionChunk, Policy
 from robosim_cosmos.rollout import read_results, rollout
 
@@ -24,7 +25,8 @@ SHORT = 24  # steps per episode: 3 chunks of 8
 HAS_SCRIPTED = importlib.util.find_spec("robosim_cosmos.policies.scripted") is not None
 
 LINE_KEYS = {"env_id", "task", "instruction", "seed", "episode", "success", "steps", "sim_seconds",
-             "wall_seconds", "policy_latency_s", "ik_error", "tracking_error", "video", "error"}
+             "wall_seconds", "policy_latency_s", "ik_error", "tracking_error", "video", "error",
+             "instruction_tier", "progress", "events"}
 
 
 def _cli_rollout(out: Path, episodes: int, *extra: str) -> int:
@@ -39,6 +41,8 @@ def _check_line(line: dict, episode: int, seed: int) -> None:
     assert line["error"] is None and line["steps"] == SHORT
     assert line["sim_seconds"] == pytest.approx(SHORT / 15, abs=1e-6)
     assert line["instruction"] and isinstance(line["success"], bool)
+    assert line["instruction_tier"] == "default" and 0.0 <= line["progress"] <= 1.0
+    assert set(line["events"]) == set(EVENTS) and all(isinstance(n, int) for n in line["events"].values())
     assert set(line["policy_latency_s"]) == {"mean", "max"}
     for key in ("ik_error", "tracking_error"):
         assert set(line[key]) == {"position_mm", "rotation_deg"}
@@ -153,6 +157,33 @@ def test_num_envs_2_matches_serial(tmp_path):
 
     assert key(serial) == key(parallel)
     assert len(key(parallel)) == 3
+
+
+def test_workers_run_the_configured_instruction_tier(tmp_path):
+    res = rollout(REACH, f"replay:{CHUNK}", episodes=3, out=tmp_path, max_steps=16, video=False, num_envs=2,
+                  instruction_tier="vague", quiet=True)
+    assert json.loads((tmp_path / "run.json").read_text())["identity"]["instruction_tier"] == "vague"
+    vague = set(instruction_templates(REACH)["vague"])  # the reach templates have no placeholders
+    assert len(res.results) == 3
+    assert all(r["instruction_tier"] == "vague" and r["instruction"] in vague for r in res.results)
+
+
+def test_events_and_progress_reach_the_lines_and_the_summary(tmp_path):
+    # Straight down (+tz is down in cosmos_ee at home) for 60 steps: the gripper lands on the
+    # table once and stays there; the cube is never lifted.
+    down = tmp_path / "down.json"
+    down.write_text(json.dumps([[0, 0, 1, 1, 0, 0, 0, 1, 0, 1]] * 16))
+    res = rollout("robosim_cosmos/DroidLiftCube-v0", f"replay:{down}", episodes=2, out=tmp_path / "run",
+                  max_steps=60, video=False, quiet=True)
+    for line in res.results:
+        assert line["error"] is None and line["success"] is False and line["progress"] == 0.0
+        assert line["events"] == {**dict.fromkeys(EVENTS, 0), "table_hit": 1}
+    assert [e.events["table_hit"] for e in res.episodes] == [1, 1]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary == res.summary
+    assert summary["events"] == {**{name: {"episodes": 0, "count": 0} for name in EVENTS},
+                                 "table_hit": {"episodes": 2, "count": 2}}
+    assert summary["mean_progress"] == 0.0
 
 
 @pytest.mark.skipif(not HAS_SCRIPTED, reason="robosim_cosmos.policies.scripted not available yet")

@@ -86,7 +86,7 @@ def test_other_settings_are_refused_same_settings_resume_and_overwrite_starts_ov
     assert run["identity"] == {
         "env_id": REACH, "policy": f"replay:{replay_chunk}", "policy_kwargs": {}, "seed": 5, "open_loop_steps": 8,
         "instruction": None, "video": False, "robot": "embedded", "execution": "native", "max_steps": STEPS,
-        "render_quality": "fast", "version": "0.1.0",
+        "render_quality": "fast", "instruction_tier": "default", "version": "0.1.0",
     }
     before = _snapshot(out)
     assert set(before) == {"run.json", "results.jsonl", "summary.json"}
@@ -148,6 +148,32 @@ def test_folder_without_run_json_is_adopted_when_its_lines_match(tmp_path, capsy
                                              r"this run would run robosim_cosmos/DroidReach-v0 with seed 4"):
         rollout(REACH, f"replay:{replay_chunk}", episodes=3, seed=4, out=out, max_steps=STEPS, video=False)
     assert not (out / "run.json").exists()
+
+
+def test_a_run_from_before_instruction_tiers_resumes_as_the_default_tier(tmp_path, capsys, replay_chunk):
+    out = tmp_path / "run"
+    assert main(_args(out, replay_chunk, "--quiet")) == 0
+    # As the previous version wrote it: no instruction_tier in run.json, no progress or events in the lines.
+    run = json.loads((out / "run.json").read_text())
+    del run["identity"]["instruction_tier"]
+    (out / "run.json").write_text(json.dumps(run))
+    old = [{k: v for k, v in line.items() if k not in ("instruction_tier", "progress", "events")}
+           for line in _lines(out)]
+    (out / "results.jsonl").write_text("".join(json.dumps(line) + "\n" for line in old))
+    capsys.readouterr()
+
+    assert main(_args(out, replay_chunk, "--episodes", "3")) == 0
+    assert f"resuming {out}: 2 episodes done, 1 to run" in capsys.readouterr().err
+    lines = _lines(out)
+    assert lines[:2] == old and lines[2]["instruction_tier"] == "default"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["overall"]["episodes"] == 3
+    assert summary["mean_progress"] == lines[2]["progress"]  # the old lines record none
+    assert summary["events"]["table_hit"]["count"] == lines[2]["events"]["table_hit"]
+
+    # Another tier is another run.
+    assert main(_args(out, replay_chunk, "--episodes", "3", "--tiers", "vague")) == 2
+    assert 'instruction_tier: "default" in the folder, "vague" now' in capsys.readouterr().err
 
 
 # -- errors apart from failures, --retry-errors -------------------------------------------------

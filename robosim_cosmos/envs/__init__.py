@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from ..errors import ConfigError
-from .tasks import TASKS
+from .events import EVENTS
+from .registry import (
+    ENV_IDS,
+    SUITES,
+    check_tier,
+    instruction_templates,
+    max_episode_steps,
+    suite_env_ids,
+    task_of,
+)
+from .suite import TIERS, InstructionTier
 
-ENV_IDS: dict[str, str] = {
-    "robosim_cosmos/DroidReach-v0": "reach",
-    "robosim_cosmos/DroidLiftCube-v0": "lift_cube",
-    "robosim_cosmos/DroidCubeInBowl-v0": "cube_in_bowl",
-    "robosim_cosmos/DroidPushCube-v0": "push_cube",
-}
+__all__ = ["ENV_IDS", "EVENTS", "SUITES", "TIERS", "InstructionTier", "check_tier", "instruction_templates",
+           "register_envs", "suite_env_ids", "task_of"]
 
 
 def register_envs() -> None:
@@ -23,14 +28,6 @@ def register_envs() -> None:
         gym.register(
             id=env_id,
             entry_point="robosim_cosmos.envs.droid_env:DroidEnv",
-            max_episode_steps=TASKS[task].max_episode_steps,
+            max_episode_steps=max_episode_steps(task),
             kwargs={"task": task},
         )
-
-
-def task_of(env_id: str) -> str:
-    """Task name of a registered env id; ValueError listing the valid ids otherwise."""
-    try:
-        return ENV_IDS[env_id]
-    except KeyError:
-        raise ConfigError(f"unknown env id {env_id!r}; valid: {sorted(ENV_IDS)}") from None

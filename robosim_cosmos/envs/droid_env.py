@@ -23,9 +23,12 @@ from ..kinematics.ik import pose_error
 from ..kinematics.normalization import ActionStats
 from ..kinematics.robot import site_pose
 from ..observations import CAMERAS, DEFAULT_CAMERA, EXTERIOR_CAMERAS
+from .events import EventDetector
+from .registry import check_tier, make_task
 from .rendering import CameraRenderer
 from .scene import CONTROL_HZ, PHYSICS_SUBSTEPS, RenderQuality, build_scene, check_render_quality
-from .tasks import Task, TaskState, make_task
+from .suite import InstructionTier
+from .tasks import Task, TaskState, subtree
 
 ActionMode = Literal["joint_position", "cosmos"]
 ObsMode = Literal["rgb", "state"]
@@ -156,6 +159,7 @@ class DroidEnv(gym.Env):
         camera_jitter: float = 0.0,
         render_quality: RenderQuality = "fast",
         gripper: str | None = None,
+        instruction_tier: InstructionTier = "default",
     ) -> None:
         if not 0.0 <= float(camera_jitter) <= MAX_CAMERA_JITTER_M:
             raise ConfigError(f"camera_jitter must lie in [0, {MAX_CAMERA_JITTER_M}] m, got {camera_jitter!r}")
@@ -170,16 +174,21 @@ class DroidEnv(gym.Env):
         if h < 16 or w < 16:
             raise ConfigError(f"image_size must be at least 16x16, got {image_size}")
         self.task: Task = make_task(task)
+        self.instruction_tier: InstructionTier = check_tier(instruction_tier)
+        self.task.tier = self.instruction_tier
         self.action_mode, self.obs_mode, self.render_mode = action_mode, obs_mode, render_mode
         self.image_size = (h, w)
         self._instruction_override = instruction
         scene = build_scene(self.task.objects, robot=robot, image_size=(h, w), render_quality=render_quality,
-                            gripper=gripper)
+                            gripper=gripper, instances=self.task.instances)
         self.model, self.robot = scene.model, scene.robot
         self.data = mujoco.MjData(self.model)
         self.task.bind(self.model, finger_bodies=self.robot.finger_bodies)
         self.decoder = ChunkDecoder("droid", stats=stats, robot=robot)
         m = self.model
+        left, right = (subtree(m, m.body(b).id) for b in self.robot.finger_bodies)
+        self.events = EventDetector(m, self.task.movable_bodies(), self.task.target_bodies(), left, right,
+                                    subtree(m, m.body(self.robot.gripper_body).id), m.geom("table_top").id)
         self._arm_qadr = np.array([m.jnt_qposadr[m.joint(j).id] for j in self.robot.arm_joints])
         self._arm_dadr = np.array([m.jnt_dofadr[m.joint(j).id] for j in self.robot.arm_joints])
         self._finger_qadr = np.array([m.jnt_qposadr[m.joint(j).id] for j in self.robot.finger_joints])
@@ -325,10 +334,14 @@ class DroidEnv(gym.Env):
         d.ctrl[self._arm_act] = frames.DROID_HOME
         d.ctrl[self._grip_act] = self.robot.gripper_ctrl(0.0)
         mujoco.mj_forward(m, d)
+        if self._renderer is not None:  # a reset may rescale object meshes
+            self._renderer.upload_meshes(self.task.mesh_ids())
         self._reset_internal_state()
+        self.events.reset(d)
         self.reanchor()
         self._cmd = replace(self._cmd, target_pose=self._cmd.anchor.copy())
-        return self._observation(), self._info(ik=(0.0, 0.0), tracking=(0.0, 0.0), clipped=0, speed_limited=False)
+        return self._observation(), self._info(ik=(0.0, 0.0), tracking=(0.0, 0.0), clipped=0, speed_limited=False,
+                                               events=())
 
     def step(self, action):
         action = self._check_action(action)
@@ -342,8 +355,9 @@ class DroidEnv(gym.Env):
         self._clipped_total += targets.clipped
         self._speed_limited_total += int(targets.speed_limited)
         p, r = pose_error(self.ee_pose(), self._cmd.target_pose)
+        events = self.events.update(self.data, self._cmd.gripper)
         info = self._info(ik=targets.ik_error, tracking=(p * 1e3, float(np.rad2deg(r))), clipped=targets.clipped,
-                          speed_limited=targets.speed_limited)
+                          speed_limited=targets.speed_limited, events=events)
         success = info["is_success"]
         return self._observation(), float(success), success, False, info
 
@@ -409,11 +423,15 @@ class DroidEnv(gym.Env):
         return obs
 
     def _info(self, ik: tuple[float, float], tracking: tuple[float, float], clipped: int,
-              speed_limited: bool) -> dict[str, Any]:
+              speed_limited: bool, events: tuple[str, ...]) -> dict[str, Any]:
         return {
             "is_success": bool(self.task.is_success(self.data)),
+            "progress": float(self.task.progress(self.data)),
             "instruction": self.instruction,
+            "instruction_tier": self.instruction_tier,
             "task": self.task.name,
+            "events": list(events),
+            "event_counts": dict(self.events.counts),
             "ik_position_error_mm": ik[0],
             "ik_rotation_error_deg": ik[1],
             "tracking_position_error_mm": tracking[0],

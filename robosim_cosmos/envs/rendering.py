@@ -38,6 +38,15 @@ class CameraRenderer:
         r.update_scene(data, camera=camera)
         return r.render().copy()
 
+    def upload_meshes(self, mesh_ids: list[int]) -> None:
+        """Send meshes whose vertices changed in the model to the GL context again."""
+        if self._renderer is None or not mesh_ids:
+            return  # a context made later uploads the model as it is then
+        r = self._renderer
+        r._gl_context.make_current()
+        for mesh in mesh_ids:
+            mujoco.mjr_uploadMesh(self.model, r._mjr_context, int(mesh))
+
     def close(self) -> None:
         if self._renderer is not None:
             self._renderer.close()

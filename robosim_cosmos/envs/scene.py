@@ -20,6 +20,7 @@ from ..errors import ConfigError, InvalidInputError
 from ..kinematics import frames
 from ..kinematics.robot import RobotDescription, quiet_empty_prefix_warning, robot_spec
 from ..observations import WRIST_CAMERA  # camera names = the DROID observation keys they fill
+from .objects import catalog
 
 ZED_SENSOR_M: tuple[float, float] = (0.005376, 0.003024)
 """Sensor width and height of the ZED 2 / ZED Mini (the exterior cameras state it in the scene XML)."""
@@ -170,10 +171,12 @@ def build_scene(
     image_size: tuple[int, int] = (180, 320),
     render_quality: RenderQuality = "fast",
     gripper: str | None = None,
+    instances: Sequence[tuple[str, str]] = (),
 ) -> Scene:
     """Compile the tabletop with ``objects`` (names of files in envs/objects) and a robot,
     its look set by ``render_quality`` (:func:`apply_render_quality`). ``gripper``: the robot's
-    gripper (None: the default, the Robotiq 2F-85 as on DROID); the wrist camera rides on it."""
+    gripper (None: the default, the Robotiq 2F-85 as on DROID); the wrist camera rides on it.
+    ``instances``: library objects as (slot, kind) pairs, attached under the prefix ``slot/``."""
     check_render_quality(render_quality)
     root = envs_dir()
     spec = mujoco.MjSpec.from_file(str(root / "scenes" / "tabletop.xml"))
@@ -185,6 +188,9 @@ def build_scene(
                 valid = sorted(p.stem for p in (root / "objects").glob("*.xml"))
                 raise InvalidInputError(f"unknown scene object {name!r}; valid: {valid}")
             spec.attach(mujoco.MjSpec.from_file(str(path)), frame=spec.worldbody.add_frame(), prefix="")
+        for slot, kind in instances:
+            path = catalog().kind(kind).file
+            spec.attach(mujoco.MjSpec.from_file(str(path)), frame=spec.worldbody.add_frame(), prefix=f"{slot}/")
         spec.attach(rspec, frame=spec.frame("robot_mount"), prefix="")
     body, pos, quat = _wrist_camera_pose(description)
     wrist = spec.body(body).add_camera(name=WRIST_CAMERA, pos=pos, quat=quat)

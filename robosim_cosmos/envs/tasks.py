@@ -14,8 +14,6 @@ from typing import ClassVar
 import mujoco
 import numpy as np
 
-from ..errors import ConfigError
-
 CUBE_HALF = 0.025
 WORKSPACE_X = (0.42, 0.64)
 WORKSPACE_Y = (-0.2, 0.2)
@@ -79,7 +77,7 @@ class PushCubeState(CubeState):
     goal_half_size: float
 
 
-def _subtree(model: mujoco.MjModel, root: int) -> np.ndarray:
+def subtree(model: mujoco.MjModel, root: int) -> np.ndarray:
     """Ids of ``root`` and every body below it."""
     ids = [b for b in range(model.nbody) if b == root or _has_ancestor(model, b, root)]
     return np.array(ids, dtype=int)
@@ -91,6 +89,15 @@ def _has_ancestor(model: mujoco.MjModel, body: int, ancestor: int) -> bool:
         if body == ancestor:
             return True
     return False
+
+
+def side_words(xy: np.ndarray) -> str:
+    """Where a point is, seen from the robot: "on the left", "on the right" or "in the middle"."""
+    if xy[1] > 0.07:
+        return "on the left"
+    if xy[1] < -0.07:
+        return "on the right"
+    return "in the middle"
 
 
 def _uniform_xy(rng: np.random.Generator, margin: float = 0.0) -> np.ndarray:
@@ -105,16 +112,30 @@ class Task:
 
     name: ClassVar[str]
     objects: ClassVar[tuple[str, ...]]
+    """Scene object files (``envs/objects/<name>.xml``) the task needs."""
+    instances: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """Library objects as (slot, kind) pairs (``envs/objects/library``)."""
     instructions: ClassVar[tuple[str, ...]]
+    """The default tier's templates."""
+    vague_instructions: ClassVar[tuple[str, ...]] = ()
+    specific_instructions: ClassVar[tuple[str, ...]] = ()
     max_episode_steps: ClassVar[int]
+    tier: str = "default"
+    """The instruction tier ``reset`` fills (set by the env)."""
+
+    @property
+    def tier_instructions(self) -> dict[str, tuple[str, ...]]:
+        """Instruction templates by tier (vague, default, specific)."""
+        return {"vague": self.vague_instructions, "default": self.instructions,
+                "specific": self.specific_instructions}
 
     def bind(self, model: mujoco.MjModel, finger_bodies: tuple[str, str] = FINGER_BODIES) -> None:
         """Look ids up once. ``finger_bodies``: the gripper's left and right finger bodies
         (``RobotDescription.finger_bodies``); a body in either's subtree counts as that finger."""
         self.model = model
         self._tcp = model.site("tcp").id
-        self._left = _subtree(model, model.body(finger_bodies[0]).id)
-        self._right = _subtree(model, model.body(finger_bodies[1]).id)
+        self._left = subtree(model, model.body(finger_bodies[0]).id)
+        self._right = subtree(model, model.body(finger_bodies[1]).id)
         self._finger_geoms = {g for g in range(model.ngeom) if model.geom_bodyid[g] in (*self._left, *self._right)}
 
     def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
@@ -130,9 +151,28 @@ class Task:
     def _tcp_pos(self, data: mujoco.MjData) -> np.ndarray:
         return data.site_xpos[self._tcp].copy()
 
+    def progress(self, data: mujoco.MjData) -> float:
+        """Subtask progress in [0, 1] (single-step tasks: 1 on success)."""
+        return float(self.is_success(data))
+
+    def target_bodies(self) -> tuple[int, ...]:
+        """Bodies the task means the robot to move (for the wrong-object and drop events)."""
+        return ()
+
+    def mesh_ids(self) -> list[int]:
+        """Meshes a reset may change (library objects are rescaled every reset)."""
+        return []
+
+    def movable_bodies(self) -> tuple[int, ...]:
+        """Every free-floating body of the task's objects (for the knocked-off event)."""
+        m = self.model
+        return tuple(int(m.jnt_bodyid[j]) for j in range(m.njnt) if m.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE)
+
     # helpers ---------------------------------------------------------------
     def _pick_instruction(self, rng: np.random.Generator, **words: str) -> str:
-        return self.instructions[int(rng.integers(len(self.instructions)))].format(**words)
+        # every tier has as many templates, so the draw (and all that follows) is the same in each
+        templates = self.tier_instructions[self.tier]
+        return templates[int(rng.integers(len(templates)))].format(**words)
 
     def _fingers_touching(self, data: mujoco.MjData, geom: int) -> tuple[bool, bool]:
         """Whether the left and the right finger touch ``geom`` now."""
@@ -171,6 +211,9 @@ class _CubeTask(Task):
         self._cube_start = np.array([xy[0], xy[1], CUBE_HALF])
         return colour
 
+    def target_bodies(self) -> tuple[int, ...]:
+        return (int(self._cube_body),)
+
     def cube_pose(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
         """(position [3], rotation matrix [3, 3]) of the cube."""
         return data.xpos[self._cube_body].copy(), data.xmat[self._cube_body].reshape(3, 3).copy()
@@ -193,6 +236,12 @@ class Reach(Task):
         "reach for the green target",
         "touch the green sphere with the gripper",
     )
+    vague_instructions = ("reach out", "move the arm over there", "go to the target")
+    specific_instructions = (
+        "move the gripper to the green ball floating {side}, {height} cm above the table",
+        "reach for the green target {side} and hold the fingers on it",
+        "bring the tip of the gripper to the green sphere {side}, {height} cm up",
+    )
     max_episode_steps = 150
     success_radius = 0.025
 
@@ -203,7 +252,7 @@ class Reach(Task):
     def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
         xy = _uniform_xy(rng)
         data.mocap_pos[self._mocap] = [xy[0], xy[1], rng.uniform(0.08, 0.3)]
-        return self._pick_instruction(rng)
+        return self._pick_instruction(rng, side=side_words(xy), height=f"{100 * data.mocap_pos[self._mocap][2]:.0f}")
 
     def target(self, data: mujoco.MjData) -> np.ndarray:
         return data.mocap_pos[self._mocap].copy()
@@ -223,12 +272,19 @@ class LiftCube(_CubeTask):
         "lift the {colour} block off the table",
         "grab the {colour} cube and raise it",
     )
+    vague_instructions = ("pick it up", "lift the toy", "grab the block")
+    specific_instructions = (
+        "pick up the {colour} cube {side} of the table and lift it at least 5 cm",
+        "grasp the {colour} block {side} with both fingers and raise it off the table",
+        "close the gripper on the {colour} cube {side} and hold it up in the air",
+    )
     max_episode_steps = 200
     lift_height = 0.05
 
     def reset(self, data: mujoco.MjData, rng: np.random.Generator) -> str:
-        colour = self._place_cube(data, rng, _uniform_xy(rng, 0.02))
-        return self._pick_instruction(rng, colour=colour)
+        xy = _uniform_xy(rng, 0.02)
+        colour = self._place_cube(data, rng, xy)
+        return self._pick_instruction(rng, colour=colour, side=side_words(xy))
 
     def is_success(self, data: mujoco.MjData) -> bool:
         lifted = data.xpos[self._cube_body][2] >= CUBE_HALF + self.lift_height
@@ -242,6 +298,12 @@ class CubeInBowl(_CubeTask):
         "put the {colour} cube in the bowl",
         "place the {colour} block into the {bowl} bowl",
         "drop the {colour} cube into the {bowl} bowl",
+    )
+    vague_instructions = ("put the toy away", "tidy up the block", "put it in the dish")
+    specific_instructions = (
+        "pick up the {colour} cube {side} and put it inside the {bowl} bowl {bowl_side}",
+        "grasp the {colour} block {side}, carry it over the {bowl} bowl {bowl_side} and let go",
+        "place the {colour} cube {side} into the middle of the {bowl} bowl {bowl_side}",
     )
     max_episode_steps = 300
     bowl_inner_radius = 0.072
@@ -264,7 +326,8 @@ class CubeInBowl(_CubeTask):
         self.model.mat_rgba[self._bowl_mat, :3] = BOWL_COLOURS[bowl]
         colour = self._place_cube(data, rng, cube_xy)
         self.bowl_colour = bowl
-        return self._pick_instruction(rng, colour=colour, bowl=bowl)
+        return self._pick_instruction(rng, colour=colour, bowl=bowl, side=side_words(cube_xy),
+                                      bowl_side=side_words(bowl_xy))
 
     def bowl_pos(self, data: mujoco.MjData) -> np.ndarray:
         return data.mocap_pos[self._bowl_mocap].copy()
@@ -289,6 +352,12 @@ class PushCube(_CubeTask):
         "slide the {colour} block to the yellow goal",
         "nudge the {colour} cube into the yellow target area",
     )
+    vague_instructions = ("move the block over", "push it to the goal", "slide the toy across")
+    specific_instructions = (
+        "push the {colour} cube {side} across the table until it sits on the yellow square",
+        "without picking it up, slide the {colour} block {side} onto the yellow goal",
+        "nudge the {colour} cube {side} along the table into the yellow target area",
+    )
     max_episode_steps = 300
     goal_half = 0.04
 
@@ -304,8 +373,8 @@ class PushCube(_CubeTask):
             if (WORKSPACE_X[0] <= goal_xy[0] <= WORKSPACE_X[1]) and (WORKSPACE_Y[0] <= goal_xy[1] <= WORKSPACE_Y[1]):
                 break
         data.mocap_pos[self._goal_mocap] = [goal_xy[0], goal_xy[1], 0.0]
-        colour_rng_pick = self._place_cube(data, rng, cube_xy)
-        return self._pick_instruction(rng, colour=colour_rng_pick)
+        colour = self._place_cube(data, rng, cube_xy)
+        return self._pick_instruction(rng, colour=colour, side=side_words(cube_xy))
 
     def goal_pos(self, data: mujoco.MjData) -> np.ndarray:
         return data.mocap_pos[self._goal_mocap].copy()
@@ -321,11 +390,4 @@ class PushCube(_CubeTask):
 
 
 TASKS: dict[str, type[Task]] = {t.name: t for t in (Reach, LiftCube, CubeInBowl, PushCube)}
-
-
-def make_task(name: str) -> Task:
-    """A fresh task instance by name."""
-    try:
-        return TASKS[name]()
-    except KeyError:
-        raise ConfigError(f"unknown task {name!r}; valid: {sorted(TASKS)}") from None
+"""The hand-written tasks; the suite's compositional ones are in ``suite_tasks.py``."""

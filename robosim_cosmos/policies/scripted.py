@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -30,63 +29,26 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..envs.droid_env import DroidEnv, PrivilegedState
+from ..envs.suite import SuiteState
 from ..envs.tasks import CubeInBowlState, CubeState, PushCubeState, ReachState
 from ..errors import ConfigError
-from ..kinematics import frames
 from ..kinematics.encode import encode_ee_chunk
-from ..kinematics.gripper import GRIPPERS
 from ..observations import DEFAULT_CAMERA
 from ..policy_api import ActionChunk, Layout, Policy
-
-# -- tool geometry ---------------------------------------------------------------------
-R_DOWN: np.ndarray = np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
-"""``cosmos_ee`` rotation at DROID home (tool z pointing down)."""
-
-# -- step limits (well inside DROID q01/q99: ±1.34..1.52 cm, ≈2.7° per rotation column) ------
-MAX_STEP_M = 0.0105
-"""Largest translation per step along any ``cosmos_ee`` axis."""
-MAX_ROT_RAD = np.deg2rad(1.9)
-"""Largest rotation per step."""
-
-OPEN, CLOSED = 0.0, 1.0  # DROID gripper convention (0 open .. 1 closed)
-FRANKA_TIP_BELOW_TCP_M = GRIPPERS["franka_hand"].tip_below_tcp_m
-
-
-def _wrap(angle: float) -> float:
-    return float((angle + np.pi) % (2 * np.pi) - np.pi)
-
-
-def home_finger_yaw(finger_axis_in_ee: np.ndarray) -> float:
-    """World yaw of the finger axis at DROID home (tool down)."""
-    f = R_DOWN @ finger_axis_in_ee
-    return float(np.arctan2(f[1], f[0]))
-
-
-def down_rotation(finger_yaw: float, finger_axis_in_ee: np.ndarray) -> np.ndarray:
-    """Tool-down ``cosmos_ee`` rotation whose finger axis has world yaw ``finger_yaw``."""
-    return frames.rot_z(finger_yaw - home_finger_yaw(finger_axis_in_ee)) @ R_DOWN
-
-
-def finger_yaw(R: np.ndarray, finger_axis_in_ee: np.ndarray) -> float:
-    """World yaw of the finger axis of a ``cosmos_ee`` rotation."""
-    f = R @ finger_axis_in_ee
-    return float(np.arctan2(f[1], f[0]))
-
-
-def nearest_yaw(target: float, current: float, period: float) -> float:
-    """The angle ≡ target (mod period) closest to current."""
-    return current + ((target - current + period / 2) % period - period / 2)
-
-
-@dataclass
-class Waypoint:
-    """A tcp goal: position [3] (world), finger yaw (rad), DROID gripper, dwell steps."""
-
-    tcp: np.ndarray
-    yaw: float
-    gripper: float
-    dwell: int = 0
-    speed: float = MAX_STEP_M
+from .suite_expert import SuitePlanner
+from .tool_path import (
+    CLOSED,
+    FRANKA_TIP_BELOW_TCP_M,
+    MAX_ROT_RAD,
+    MAX_STEP_M,
+    OPEN,
+    Waypoint,
+    down_rotation,
+    finger_yaw,
+    home_finger_yaw,
+    nearest_yaw,
+    wrap,
+)
 
 
 class ScriptedPolicy(Policy):
@@ -122,6 +84,7 @@ class ScriptedPolicy(Policy):
         self.video_camera = video_camera
         self.stats = base.decoder.stats
         self._horizon: int | None = None
+        self.suite = SuitePlanner(self.tip_clearance, self.push_z)
         self.reset()
 
     def set_execution_horizon(self, steps: int) -> None:
@@ -133,6 +96,7 @@ class ScriptedPolicy(Policy):
         self._grip_prev = 0.0
         self._phase_calls = 0
         self._yaw: float | None = None
+        self.suite.reset()
 
     # -- Policy API ------------------------------------------------------------------------
     def get_actions(self, observation: Mapping[str, Any], instruction: str) -> ActionChunk:
@@ -143,7 +107,11 @@ class ScriptedPolicy(Policy):
             "cube_in_bowl": self._plan_pick, "push_cube": self._plan_push,
         }
         prev = self.phase
-        waypoints = planners[state.task_name](state, state.task_name)
+        if isinstance(state.task, SuiteState):
+            waypoints = self.suite.plan(state, self._keep_yaw(state))
+            self.phase = self.suite.phase
+        else:
+            waypoints = planners[state.task_name](state, state.task_name)
         self._phase_calls = self._phase_calls + 1 if self.phase == prev else 1
         self._grip_prev = float(state.gripper_position)
         poses, grip = self._rollout(state.ee_pose, waypoints)
@@ -227,7 +195,7 @@ class ScriptedPolicy(Policy):
                     return [Waypoint(np.array([tcp[0], tcp[1], cube[2] + 0.1]), cur_yaw, OPEN)]
                 self._set("approach")
             xy_err = np.linalg.norm(tcp[:2] - cube[:2])
-            yaw_err = abs(_wrap(cur_yaw - grasp_yaw))
+            yaw_err = abs(wrap(cur_yaw - grasp_yaw))
             if self.phase == "descend" and xy_err < 0.02:
                 if np.linalg.norm(tcp - grasp) < 0.008:
                     self._set("close")

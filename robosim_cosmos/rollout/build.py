@@ -16,7 +16,7 @@ def make_env(cfg: RolloutConfig, layout: Layout, obs_mode: str) -> gym.Env:
     """The config's env in the action mode that executes ``layout`` (or joint positions)."""
     action_mode = "joint_position" if cfg.execution == "joint_position" else ENV_ACTION_MODE[layout]
     kwargs: dict[str, Any] = dict(action_mode=action_mode, obs_mode=obs_mode, robot=cfg.robot,
-                                  render_quality=cfg.render_quality)
+                                  render_quality=cfg.render_quality, instruction_tier=cfg.instruction_tier)
     if cfg.instruction:
         kwargs["instruction"] = cfg.instruction
     if cfg.max_steps is not None:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
 from .._version import __version__
-from ..envs import task_of
+from ..envs import InstructionTier, check_tier, task_of
 from ..envs.scene import RENDER_QUALITIES as RENDER_QUALITIES  # the CLI's choices
 from ..envs.scene import RenderQuality, check_render_quality
 from ..errors import ConfigError
@@ -22,7 +22,7 @@ EXECUTIONS: tuple[Execution, ...] = get_args(Execution)
 ROBOTS_HELP = "embedded | menagerie | PATH"
 IDENTITY_FIELDS: tuple[str, ...] = (
     "env_id", "policy", "policy_kwargs", "seed", "open_loop_steps", "instruction", "video", "robot",
-    "execution", "max_steps", "render_quality",
+    "execution", "max_steps", "render_quality", "instruction_tier",
 )
 """The fields that change what an episode means: a run folder holds episodes of one identity.
 ``episodes``, ``num_envs``, ``out``, ``overwrite`` and ``retry_errors`` are not among them (more
@@ -42,6 +42,8 @@ class RolloutConfig:
     worker processes run episodes in parallel, each with its own env and policy.
     ``render_quality``: the env's look, ``fast`` or ``faithful`` (textures, shadows, AA;
     several times slower; what an image policy sees, so part of the run identity).
+    ``instruction_tier``: which of the task's instruction templates the env samples from
+    (``vague``, ``default`` or ``specific``; the scene of a seed is the same in every tier).
 
     Re-running the same identity (:data:`IDENTITY_FIELDS`) into ``out`` resumes it; another
     identity is refused unless ``overwrite`` (delete the folder's results and start over).
@@ -66,6 +68,7 @@ class RolloutConfig:
     overwrite: bool = False
     retry_errors: bool = False
     render_quality: RenderQuality = "fast"
+    instruction_tier: InstructionTier = "default"
 
     def __post_init__(self) -> None:
         task_of(self.env_id)  # ConfigError listing the ids
@@ -87,6 +90,7 @@ class RolloutConfig:
         if self.execution not in EXECUTIONS:
             raise ConfigError(f"unknown execution {self.execution!r}; valid: {list(EXECUTIONS)}")
         check_render_quality(self.render_quality)  # ConfigError naming the valid ones
+        check_tier(self.instruction_tier)  # ConfigError naming the tiers
         if not isinstance(self.policy_kwargs, dict):
             raise ConfigError(f"policy_kwargs must be a dict, got {type(self.policy_kwargs).__name__}")
         object.__setattr__(self, "out", str(self.out))

@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from ..envs import task_of
+from ..envs import EVENTS, task_of
 from ..envs.droid_env import DroidEnv
 from ..errors import PolicyError
 from ..observations import DEFAULT_CAMERA
@@ -34,6 +34,9 @@ class EpisodeResult:
     clipped_values: normalized action values the decoder clipped into [−1, 1];
     speed_limited_steps: steps whose joint command was slowed to the Franka's velocity limits;
     video: path relative to the run folder; error: ``Type: message`` when the episode raised.
+    instruction_tier: the tier the instruction was drawn from; progress: the env's subtask
+    progress in [0, 1] at the last step; events: how often each event (``envs.EVENTS``)
+    happened in the episode.
     """
 
     env_id: str
@@ -41,7 +44,10 @@ class EpisodeResult:
     instruction: str | None
     seed: int
     episode: int
+    instruction_tier: str = "default"
     success: bool = False
+    progress: float = 0.0
+    events: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EVENTS, 0))
     steps: int = 0
     sim_seconds: float = 0.0
     wall_seconds: float = 0.0
@@ -75,6 +81,14 @@ def _error_stats(position: list[float], rotation: list[float]) -> dict[str, dict
     return {"position_mm": _stats(position), "rotation_deg": _stats(rotation)} if position else None
 
 
+def _record_outcome(result: EpisodeResult, info: dict[str, Any]) -> None:
+    """Success, progress and event counts as the env reports them now (an episode that raises
+    later keeps what it had reached)."""
+    result.success = bool(info["is_success"])
+    result.progress = float(info["progress"])
+    result.events = {name: int(info["event_counts"].get(name, 0)) for name in EVENTS}
+
+
 def _prediction_frame(video: np.ndarray | None, step: int) -> np.ndarray | None:
     if video is None or len(video) == 0:
         return None
@@ -97,7 +111,8 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
     base = env.unwrapped
     assert isinstance(base, DroidEnv)
     task = task_of(cfg.env_id)
-    result = EpisodeResult(cfg.env_id, task, cfg.instruction, cfg.seed + episode, episode)
+    result = EpisodeResult(cfg.env_id, task, cfg.instruction, cfg.seed + episode, episode,
+                           instruction_tier=cfg.instruction_tier)
     convert = cfg.execution == "joint_position" and policy.layout == "cosmos_ee_delta"
     latencies: list[float] = []
     ik_p: list[float] = []
@@ -111,6 +126,7 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
         obs, info = env.reset(seed=result.seed)
         instruction = info["instruction"]
         result.instruction = instruction
+        _record_outcome(result, info)
         policy.reset()
         if cfg.video:
             writer = VideoWriter(out / "videos", f"{task}_ep{episode}")
@@ -141,7 +157,7 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
                     result.clipped_values += int(info["clipped_values"])
                 tr_p.append(info["tracking_position_error_mm"])
                 tr_r.append(info["tracking_rotation_error_deg"])
-                result.success = bool(info["is_success"])
+                _record_outcome(result, info)
                 done = bool(terminated or truncated)
                 if writer is not None:
                     camera = obs.get(VIDEO_CAMERA)

@@ -27,6 +27,10 @@ VIDEOS_DIR = "videos"
 RUN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_FILE, RUN_FILE)
 """What ``overwrite`` deletes (with ``videos/`` and their ``.tmp`` leftovers); nothing else."""
 
+_IMPLIED: dict[str, Any] = {"instruction_tier": "default"}
+"""Identity fields added since run.json existed, with the value every earlier run had (its
+instructions were the ``default`` tier's), so those folders still resume."""
+
 _HINT = ("use another --out (out=) for a new run, or --overwrite (overwrite=True) to delete its results and "
          "start over")
 
@@ -154,7 +158,8 @@ class RunFolder:
             raise RunFolderError(f"--out {self.path} is a file; name a folder (it is created when missing)")
 
     def recorded_identity(self) -> dict[str, Any] | None:
-        """run.json's identity; None when the folder has no run.json."""
+        """run.json's identity (fields added since filled in with the value earlier runs had);
+        None when the folder has no run.json."""
         if not self.run_file.is_file():
             return None
         try:
@@ -164,7 +169,15 @@ class RunFolder:
                 raise TypeError
         except (OSError, ValueError, KeyError, TypeError):
             raise RunFolderError(f"{self.run_file} is unreadable or not a run.json; {_HINT}") from None
-        return identity
+        return {**_IMPLIED, **identity}
+
+    def holds(self, identity: dict[str, Any]) -> bool:
+        """Whether the folder's run.json records ``identity`` (False without a readable one)."""
+        try:
+            recorded = self.recorded_identity()
+        except RunFolderError:
+            return False
+        return recorded is not None and not identity_differences(recorded, identity)
 
     def check(self, identity: dict[str, Any]) -> None:
         """Refuse (:class:`RunFolderError`, nothing changed) when the folder holds another run.

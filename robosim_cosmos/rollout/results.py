@@ -13,7 +13,7 @@ from typing import Any
 from .._version import __version__
 from .config import RolloutConfig
 from .redact import redact_argv, secret_values
-from .stats import success_summary
+from .stats import event_summary, mean_progress, success_summary
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -85,7 +85,8 @@ def package_versions() -> dict[str, str | None]:
 def write_summary(out: Path, cfg: RolloutConfig, lines: list[dict[str, Any]],
                   policy: dict[str, Any] | None = None, command: list[str] | None = None,
                   interrupted: str | None = None) -> dict[str, Any]:
-    """Write summary.json atomically: success overall and per env, the config (secrets redacted),
+    """Write summary.json atomically: success overall and per env, the mean final progress and the
+    events (completed episodes; see :func:`~.stats.event_summary`), the config (secrets redacted),
     the policy (spec, redacted arguments, class), versions, the command line (redacted) and,
     when the run was stopped by a signal, its name in ``interrupted``."""
     per_env = {
@@ -95,6 +96,8 @@ def write_summary(out: Path, cfg: RolloutConfig, lines: list[dict[str, Any]],
     summary = {
         "overall": success_summary(lines),
         "per_env": per_env,
+        "mean_progress": mean_progress(lines),
+        "events": event_summary(lines),
         "config": cfg.to_json(),
         "policy": policy if policy is not None else {"spec": cfg.policy, "args": cfg.to_json()["policy_kwargs"]},
         "versions": package_versions(),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from ..envs import EVENTS
 from ..errors import InvalidInputError
 
 
@@ -48,3 +50,32 @@ def success_summary(lines: list[dict]) -> dict:
         "speed_limited_steps": sum(int(r.get("speed_limited_steps") or 0) for r in lines),
         "ci95": [lo, hi],
     }
+
+
+def _completed(lines: list[dict]) -> list[dict]:
+    return [r for r in lines if not r.get("error")]
+
+
+def mean_progress(lines: list[dict]) -> float | None:
+    """Mean final subtask progress of the completed episodes that record one (None: none do)."""
+    values = [float(r["progress"]) for r in _completed(lines) if isinstance(r.get("progress"), (int, float))]
+    return sum(values) / len(values) if values else None
+
+
+def event_summary(lines: list[dict]) -> dict[str, dict[str, int]]:
+    """For every event name: {"episodes": completed episodes where it happened at least once,
+    "count": how often it happened in them}. Errored episodes are left out, as in the success
+    rate; a line without ``events`` (an older run) counts as none."""
+    out: dict[str, dict[str, int]] = {name: {"episodes": 0, "count": 0} for name in EVENTS}
+    for line in _completed(lines):
+        events = line.get("events") or {}
+        for name in EVENTS:
+            n = int(events.get(name) or 0)
+            out[name]["count"] += n
+            out[name]["episodes"] += int(n > 0)
+    return out
+
+
+def outcome_summary(lines: list[dict]) -> dict[str, Any]:
+    """:func:`success_summary` with ``mean_progress`` and ``events`` added."""
+    return {**success_summary(lines), "mean_progress": mean_progress(lines), "events": event_summary(lines)}

@@ -93,7 +93,7 @@ def _worker_run(episode: int) -> dict[str, Any]:
     if "error" in _WORKER:  # this worker could not build its env or policy: the episode errored
         exc = _WORKER["error"]
         return EpisodeResult(cfg.env_id, task_of(cfg.env_id), cfg.instruction, cfg.seed + episode, episode,
-                             error=f"{type(exc).__name__}: {exc}").to_json()
+                             instruction_tier=cfg.instruction_tier, error=f"{type(exc).__name__}: {exc}").to_json()
     return run_episode(_WORKER["env"], _WORKER["policy"], cfg, episode, Path(cfg.out)).to_json()
 
 

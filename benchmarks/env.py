@@ -102,14 +102,14 @@ def suite_extremes(joint_actions, seconds: float) -> dict:
             env_rate(env, joint_actions[:3], 0.3)  # warm-up
             rates[f"rgb_{quality}"] = env_rate(env, joint_actions, seconds)
             env.close()
-        rows.append({"env": env_id, "objects": count(env_id), "contacts_at_rest": None,
+        rows.append({"env": env_id, "objects": count(env_id), "contacts_at_reset": None,
                      **{f"{k}_steps_per_s": round(v, 2) for k, v in rates.items()}})
     for key in ("state", "rgb_fast", "rgb_faithful"):
         rows[1][f"{key}_cost_vs_lightest"] = round(rows[0][f"{key}_steps_per_s"] / rows[1][f"{key}_steps_per_s"], 2)
     for row in rows:
         env = gym.make(row["env"], obs_mode="state").unwrapped
         env.reset(seed=0)
-        row["contacts_at_rest"] = int(env.data.ncon)
+        row["contacts_at_reset"] = int(env.data.ncon)
         env.close()
     return {"lightest": rows[0], "heaviest": rows[1], "mujoco_gl": os.environ.get("MUJOCO_GL")}
 

@@ -142,3 +142,12 @@ def test_objects_resting_on_the_table_are_not_knocked_off() -> None:
     env.reset(seed=4)
     infos = _hold(env, 0.0, 45)
     assert _counts(infos) == dict.fromkeys(EVENTS, 0)
+
+
+def test_open_fingers_touching_a_container_are_no_grasp() -> None:
+    """Taking a block out of a bowl, the open fingers brush the bowl's walls on the way down."""
+    env = _env("robosim_cosmos/DroidBlockOutOfBowl-v0", action_mode="joint_position")
+    env.reset(seed=0)
+    infos = _scripted_until(env, ScriptedPolicy(env), lambda i: i["is_success"], limit=600)
+    assert infos[-1]["is_success"]
+    assert _counts(infos) == dict.fromkeys(EVENTS, 0)

@@ -3,7 +3,8 @@
 - ``object_dropped``: a target object both fingers held slips out while the gripper is still
   commanded closed and the object is off its resting height (a release is not a drop);
 - ``table_hit``: the gripper touches the table top (counted once per touch);
-- ``wrong_object_grasped``: both fingers close on an object the task does not move;
+- ``wrong_object_grasped``: the gripper, commanded closed, holds an object the task does not
+  move between both fingers (open fingers brushing a bowl's walls on the way in do not count);
 - ``object_knocked_off``: an object falls below the table top (counted once per object).
 """
 
@@ -42,13 +43,14 @@ class EventDetector:
         self.table_geom = int(table_geom)
         self.counts: dict[str, int] = dict.fromkeys(EVENTS, 0)
         self._held: set[int] = set()
+        self._wrong: set[int] = set()
         self._touching_table = False
         self._off: set[int] = set()
         self._rest_z: dict[int, float] = {}
 
     def reset(self, data: mujoco.MjData) -> None:
         self.counts = dict.fromkeys(EVENTS, 0)
-        self._held, self._off = self.held(data), set()
+        self._held, self._off, self._wrong = self.held(data), set(), set()
         self._touching_table = self.gripper_on_table(data)
         self._rest_z = {int(b): float(data.xpos[b][2]) for b in self.movable}
 
@@ -82,9 +84,11 @@ class EventDetector:
             airborne = data.xpos[body][2] > self._rest_z.get(body, 0.0) + AIRBORNE_M
             if body in self.targets and gripper_command >= CLOSED_COMMAND and airborne:
                 found.append("object_dropped")
-        if any(b not in self.targets for b in held - self._held):
+        closed = gripper_command >= CLOSED_COMMAND
+        wrong = {b for b in held if b not in self.targets} if closed else set()
+        if wrong - self._wrong:
             found.append("wrong_object_grasped")
-        self._held = held
+        self._held, self._wrong = held, wrong
         on_table = self.gripper_on_table(data)
         if on_table and not self._touching_table:
             found.append("table_hit")

@@ -47,6 +47,7 @@ from .tool_path import (
     finger_yaw,
     home_finger_yaw,
     nearest_yaw,
+    push_waypoints,
     wrap,
 )
 
@@ -257,46 +258,14 @@ class ScriptedPolicy(Policy):
         return [Waypoint(tcp, cur_yaw, float(g > 0.5))]
 
     # -- push ---------------------------------------------------------------------------------
-    PUSH_Z = 0.022        # tcp height while pushing with the Franka hand (see push_z)
-    PUSH_BACKOFF = 0.06   # tcp distance behind the cube centre when lining up
-    PUSH_CONTACT = 0.035  # tcp distance behind the cube centre while in contact
+    PUSH_Z = 0.022  # tcp height while pushing with the Franka hand (see push_z)
 
     def _plan_push(self, state: PrivilegedState, task: str) -> list[Waypoint]:
         objects = state.task
         assert isinstance(objects, PushCubeState)
-        tcp, cube, goal = objects.tcp_pos, objects.cube_pos, objects.goal_pos
-        cur_yaw = self._keep_yaw(state)
-        d = goal[:2] - cube[:2]
-        dist = float(np.linalg.norm(d))
-        u = d / max(dist, 1e-9)
-        yaw = nearest_yaw(float(np.arctan2(u[1], u[0])) + np.pi / 2, cur_yaw, np.pi)
-        rel = tcp[:2] - cube[:2]
-        along = float(rel @ u)            # negative: behind the cube
-        lateral = float(rel @ np.array([-u[1], u[0]]))
-        behind = np.append(cube[:2] - u * self.PUSH_BACKOFF, self.push_z)
-        high = np.append(behind[:2], 0.10)
-
-        if self.phase == "push":
-            if along > -0.02 or abs(lateral) > 0.02 or tcp[2] > self.push_z + 0.02:
-                self._set("approach")
-            else:
-                # keep the tcp on the line through the cube towards the goal, then advance
-                advance = min(dist, 0.06)
-                target = np.append(cube[:2] - u * self.PUSH_CONTACT + u * advance, self.push_z)
-                return [Waypoint(target, yaw, CLOSED, speed=0.006)]
-
-        self._set("approach")
-        if np.linalg.norm(tcp - behind) < 0.01:
-            self._set("push")
-            return [Waypoint(np.append(cube[:2] - u * self.PUSH_CONTACT + u * min(dist, 0.06), self.push_z),
-                             yaw, CLOSED, speed=0.006)]
-        wps = []
-        near_line_behind = along < -0.04 and abs(lateral) < 0.015
-        if tcp[2] < 0.07 and not near_line_behind:
-            wps.append(Waypoint(np.array([tcp[0], tcp[1], 0.10]), yaw, CLOSED))
-        if not near_line_behind:
-            wps.append(Waypoint(high, yaw, CLOSED))
-        wps.append(Waypoint(behind, yaw, CLOSED, dwell=1))
+        phase, wps = push_waypoints(self.phase, objects.tcp_pos, objects.cube_pos[:2], objects.goal_pos[:2],
+                                    float(objects.cube_half_size), self._keep_yaw(state), self.push_z)
+        self._set(phase)
         return wps
 
     # -- predicted video ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 from ..envs.droid_env import PrivilegedState
 from ..envs.predicates import LIFT_M, NEXT_TO_GAP_M
 from ..envs.suite import SUITE_X, SUITE_Y, Goal, ObjectState, SuiteState
-from .tool_path import CLOSED, OPEN, Waypoint, nearest_yaw, wrap
+from .tool_path import CLOSED, OPEN, Waypoint, nearest_yaw, push_waypoints, wrap
 
 FINGER_REACH_M = 0.055
 """Half the span of the open fingers along their closing axis, pads included."""
@@ -48,8 +48,6 @@ class SuitePlanner:
     tip_clearance: extra tcp height for fingertips longer than the Franka hand's;
     push_z: tcp height while pushing.
     """
-
-    PUSH_SPEED = 0.006
 
     def __init__(self, tip_clearance: float, push_z: float) -> None:
         self.tip_clearance = tip_clearance
@@ -254,37 +252,11 @@ class SuitePlanner:
     def _push(self, s: SuiteState, goal: Goal, cur_yaw: float) -> list[Waypoint]:
         o = s.objects[goal.subject]
         assert s.region is not None
-        tcp = s.tcp_pos
-        centre = o.pos[:2] + (o.rot @ np.array([0.0, 0.0, 0.0]))[:2]
-        d = s.region.centre - centre
-        dist = float(np.linalg.norm(d))
-        u = d / max(dist, 1e-9)
-        # half the object's extent along the push direction sets how far behind it the tcp stands
-        x_axis, y_axis = o.rot[:2, 0], o.rot[:2, 1]
-        half = 0.5 * (abs(u @ x_axis) * o.size[0] + abs(u @ y_axis) * o.size[1])
-        contact, backoff = half + 0.01, half + 0.035
-        yaw = nearest_yaw(float(np.arctan2(u[1], u[0])) + np.pi / 2, cur_yaw, np.pi)
-        rel = tcp[:2] - centre
-        along = float(rel @ u)
-        lateral = float(rel @ np.array([-u[1], u[0]]))
-        behind = np.append(centre - u * backoff, self.push_z)
-        high = np.append(behind[:2], 0.10)
-        push = Waypoint(np.append(centre - u * contact + u * min(dist, 0.06), self.push_z), yaw, CLOSED,
-                        speed=self.PUSH_SPEED)
-        if self.phase == "push":
-            if along > -(half - 0.005) or abs(lateral) > 0.02 or tcp[2] > self.push_z + 0.02:
-                self.phase = "approach"
-            else:
-                return [push]
-        self.phase = "approach"
-        if np.linalg.norm(tcp - behind) < 0.01:
-            self.phase = "push"
-            return [push]
-        wps = []
-        near_line_behind = along < -(half + 0.015) and abs(lateral) < 0.015
-        if tcp[2] < 0.07 and not near_line_behind:
-            wps.append(Waypoint(np.array([tcp[0], tcp[1], 0.10]), yaw, CLOSED))
-        if not near_line_behind:
-            wps.append(Waypoint(high, yaw, CLOSED))
-        wps.append(Waypoint(behind, yaw, CLOSED, dwell=1))
+        centre = o.pos[:2]
+        u = s.region.centre - centre
+        u = u / max(float(np.linalg.norm(u)), 1e-9)
+        # half the object's footprint along the push direction
+        half = 0.5 * (abs(u @ o.rot[:2, 0]) * o.size[0] + abs(u @ o.rot[:2, 1]) * o.size[1])
+        self.phase, wps = push_waypoints(self.phase, s.tcp_pos, centre, s.region.centre, float(half), cur_yaw,
+                                         self.push_z)
         return wps

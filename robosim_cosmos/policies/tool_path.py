@@ -61,3 +61,38 @@ class Waypoint:
     speed: float = MAX_STEP_M
 
 
+
+
+PUSH_SPEED_M = 0.006
+"""Largest tcp step while pushing."""
+
+
+def push_waypoints(phase: str, tcp: np.ndarray, centre: np.ndarray, goal: np.ndarray, half: float,
+                   cur_yaw: float, push_z: float) -> tuple[str, list[Waypoint]]:
+    """One call of the push phase machine: line the closed fingers up behind the object (centre
+    [2]) on the line to the goal [2], then push along it. ``half``: the object's half extent along
+    the push; the tcp lines up ``half`` + 3.5 cm behind the centre and pushes from ``half`` + 1 cm.
+    Returns the next phase ("approach" or "push") and the waypoints."""
+    d = goal - centre
+    dist = float(np.linalg.norm(d))
+    u = d / max(dist, 1e-9)
+    yaw = nearest_yaw(float(np.arctan2(u[1], u[0])) + np.pi / 2, cur_yaw, np.pi)
+    rel = tcp[:2] - centre
+    along = float(rel @ u)  # negative: behind the object
+    lateral = float(rel @ np.array([-u[1], u[0]]))
+    behind = np.append(centre - u * (half + 0.035), push_z)
+    # keep the tcp on the line through the object towards the goal, then advance
+    push = Waypoint(np.append(centre - u * (half + 0.01) + u * min(dist, 0.06), push_z), yaw, CLOSED,
+                    speed=PUSH_SPEED_M)
+    if phase == "push" and along <= -(half - 0.005) and abs(lateral) <= 0.02 and tcp[2] <= push_z + 0.02:
+        return "push", [push]
+    if np.linalg.norm(tcp - behind) < 0.01:
+        return "push", [push]
+    wps = []
+    near_line_behind = along < -(half + 0.015) and abs(lateral) < 0.015
+    if tcp[2] < 0.07 and not near_line_behind:
+        wps.append(Waypoint(np.array([tcp[0], tcp[1], 0.10]), yaw, CLOSED))
+    if not near_line_behind:
+        wps.append(Waypoint(np.append(behind[:2], 0.10), yaw, CLOSED))
+    wps.append(Waypoint(behind, yaw, CLOSED, dwell=1))
+    return "approach", wps

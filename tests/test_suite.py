@@ -305,13 +305,44 @@ def test_two_step_progress_counts_the_first_step() -> None:
 
 
 @pytest.mark.parametrize("name", ["lift_bottle", "lift_marker", "lift_banana"])
-def test_lift_success_needs_a_grasp(name: str) -> None:
+def test_lift_success_in_built_states(name: str) -> None:
+    """Success: the object put between the nearly closed fingers at home, then gripped; failure:
+    the same height without the fingers."""
     spec = SPECS[name]
     env = _env(f"robosim_cosmos/{spec.env_name}-v0")
     task = env.task
     assert isinstance(task, SuiteTask)
     env.reset(seed=0)
-    # raised without the fingers: not a lift
-    a = task.items["a"].pos(env.data)
-    _put(env, "a", a[:2], a[2] + 0.08)
+    a = task.items["a"]
+    grasp = a.kind.grasp
+    assert grasp is not None
+    q = env.joint_positions()
+    nearly = 1.0 - (grasp.width * a.scale + 0.006) / env.robot.max_width_m
+    for _ in range(20):
+        env.step(np.append(q, nearly))
+    f = env.ee_pose()[:3, :3] @ env.robot.finger_axis_in_ee
+    yaw = float(np.arctan2(f[1], f[0]) - grasp.yaw)
+    c, s = np.cos(yaw), np.sin(yaw)
+    local = np.array([grasp.xy[0], grasp.xy[1], grasp.height]) * a.scale
+    held_at = task._tcp_pos(env.data) - np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]]) @ local
+    _put(env, "a", held_at[:2], held_at[2], yaw)
+    infos = [env.step(np.append(q, 1.0))[4] for _ in range(10)]
+    assert infos[-1]["is_success"] and infos[-1]["progress"] == 1.0
+    assert a.pos(env.data)[2] > 0.1
+    # the same height without the fingers: not a lift
+    env.reset(seed=0)
+    _put(env, "a", a.pos(env.data)[:2], 0.15)
     assert not task.is_success(env.data)
+
+
+@pytest.mark.parametrize("env_id", ["robosim_cosmos/DroidCubeInBowl-v0", "robosim_cosmos/DroidPushCube-v0",
+                                    "robosim_cosmos/DroidLiftCube-v0"])
+def test_original_tasks_never_start_in_contact(env_id: str) -> None:
+    env = _env(env_id)
+    cube = env.model.body("cube").id
+    for seed in range(50):
+        env.reset(seed=seed)
+        m, d = env.model, env.data
+        others = {m.geom_bodyid[c.geom1] if m.geom_bodyid[c.geom2] == cube else m.geom_bodyid[c.geom2]
+                  for c in d.contact[: d.ncon] if cube in (m.geom_bodyid[c.geom1], m.geom_bodyid[c.geom2])}
+        assert others <= {m.body("table").id}, f"seed {seed}: the cube touches {others}"

@@ -253,8 +253,7 @@ def _achieve(env: DroidEnv, task: SuiteTask) -> None:
                 assert ref is not None
                 p = ref.pos(env.data)[:2]
                 others = [i.pos(env.data)[:2] for s, i in task.items.items() if s not in (goal.subject, goal.reference)]
-                r = a.kind.footprint_radius * a.scale / a.kind.scale[1] + ref.kind.footprint_radius * ref.scale \
-                    / ref.kind.scale[1] + 0.03
+                r = a.kind.radius_at(a.scale) + ref.kind.radius_at(ref.scale) + 0.03
                 spots = [p + r * np.array([np.cos(t), np.sin(t)]) for t in np.linspace(0, 2 * np.pi, 24)]
                 _put(env, goal.subject, max(spots, key=lambda q: min(np.linalg.norm(q - o) for o in others)), 0.001)
             elif goal.kind == "in_region":

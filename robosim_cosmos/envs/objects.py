@@ -74,6 +74,10 @@ class ObjectKind:
         off = 0.5 * (x - y) if self.kind == "mug" else 0.0  # body centred, handle on +x
         return float(np.hypot(0.5 * x + off, 0.5 * y) * self.scale[1])
 
+    def radius_at(self, scale: float) -> float:
+        """Footprint radius (as :attr:`footprint_radius`) at ``scale``."""
+        return self.footprint_radius * scale / self.scale[1]
+
     @property
     def file(self) -> Path:
         return envs_dir() / "objects" / "library" / f"{self.kind}.xml"

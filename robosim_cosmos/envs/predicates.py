@@ -55,7 +55,7 @@ class ObjectView:
 
     @property
     def radius(self) -> float:
-        return self.kind.footprint_radius * self.scale / self.kind.scale[1]
+        return self.kind.radius_at(self.scale)
 
 
 @dataclass(frozen=True)

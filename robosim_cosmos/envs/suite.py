@@ -189,7 +189,7 @@ class SuiteTask(Task):
                 if slot in self.spec.starts_in:
                     continue
                 item = self.items[slot]
-                r = item.kind.footprint_radius * item.scale / item.kind.scale[1]
+                r = item.kind.radius_at(item.scale)
                 xy = self._free_spot(rng, r, placed)
                 if xy is None:
                     ok = False

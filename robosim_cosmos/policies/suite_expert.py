@@ -31,7 +31,7 @@ def yaw_of(rot: np.ndarray) -> float:
 
 
 def radius(o: ObjectState) -> float:
-    return o.kind.footprint_radius * o.scale / o.kind.scale[1]
+    return o.kind.radius_at(o.scale)
 
 
 @dataclass

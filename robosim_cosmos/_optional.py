@@ -13,6 +13,8 @@ _EXTRA_OF = {
     "transformers": "cosmos",
     "PIL": "cosmos",
     "tokenizers": "cosmos",
+    "ray": "ray",
+    "matplotlib": "report",
 }
 
 

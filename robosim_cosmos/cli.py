@@ -13,10 +13,13 @@ from typing import NoReturn
 import numpy as np
 
 from ._version import __version__
+from .analysis.score import SCORE_MODES
 from .envs import SUITES, TIERS
 from .errors import ConfigError, InvalidInputError, RobosimCosmosError
 from .policies.registry import SPEC_FORMS, parse_policy_args
-from .rollout.config import EXECUTIONS, RENDER_QUALITIES, ROBOTS_HELP
+from .rollout.config import EXECUTIONS, EXECUTORS, RENDER_QUALITIES, ROBOTS_HELP
+from .rollout.world_model import SCORINGS
+from .service.protocol import DIALECTS
 
 
 def _parse_q(text: str) -> np.ndarray:
@@ -152,13 +155,26 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 def _print_outcome(overall: dict, path: Path) -> None:
     lo, hi = overall["ci95"]
+    beta_lo, beta_hi = overall["ci95_beta"]
     rate = overall["success_rate"]
     rate_text = "n/a" if rate is None else f"{rate:.3f}"
     # The rate counts completed episodes; errored ones (policy, env or connection raised) beside it.
     print(
-        f"{overall['successes']}/{overall['completed']} successful (rate {rate_text}, 95% CI [{lo:.3f}, {hi:.3f}]"
-        f", {overall['errors']} errors) -> {path}"
+        f"{overall['successes']}/{overall['completed']} successful (rate {rate_text}, 95% CI Wilson [{lo:.3f}, "
+        f"{hi:.3f}], Beta [{beta_lo:.3f}, {beta_hi:.3f}], {overall['errors']} errors) -> {path}"
     )
+
+
+def _print_adaptive(summary: dict) -> None:
+    """One line on why an adaptive run stopped (nothing for a fixed number of episodes)."""
+    adaptive = summary.get("adaptive")
+    if not adaptive:
+        return
+    lo, hi = summary["overall"]["ci95_beta"]
+    why = {"ci_width": f"stopped: width <= {adaptive['ci_width']:g} over >= {adaptive['min_episodes']} completed",
+           "max_episodes": f"reached the maximum of {adaptive['max_episodes']} episodes"}.get(adaptive["reason"],
+                                                                                          adaptive["reason"])
+    print(f"adaptive: {summary['overall']['episodes']} episodes, Beta interval width {hi - lo:.3f} ({why})")
 
 
 def _cmd_rollout(args: argparse.Namespace) -> int:
@@ -167,11 +183,20 @@ def _cmd_rollout(args: argparse.Namespace) -> int:
     from .rollout.suite import SUITE_SUMMARY_FILE
 
     tiers = parse_tiers(args.tiers)
+    if args.episodes is not None and args.episodes_adaptive is not None:
+        raise ConfigError("give --episodes N (a fixed count) or --episodes-adaptive MAX (a maximum), not both")
+    if args.episodes_adaptive is None and (args.ci_width is not None or args.min_episodes is not None):
+        raise ConfigError("--ci-width and --min-episodes only apply with --episodes-adaptive MAX")
+    adaptive = {name: value for name, value in (("ci_width", args.ci_width), ("min_episodes", args.min_episodes))
+                if value is not None}  # unset: RolloutConfig's defaults (RoboLab's 0.14 and 10)
     options = dict(
-        episodes=args.episodes, seed=args.seed, open_loop_steps=args.open_loop_steps, instruction=args.instruction,
+        episodes=1 if args.episodes is None else args.episodes, episodes_adaptive=args.episodes_adaptive, **adaptive,
+        seed=args.seed, open_loop_steps=args.open_loop_steps, instruction=args.instruction,
         video=not args.no_video, robot=args.robot, num_envs=args.num_envs, execution=args.execution,
         max_steps=args.max_steps, policy_kwargs=parse_policy_args(args.policy_arg), overwrite=args.overwrite,
         retry_errors=args.retry_errors, render_quality=args.render_quality,
+        world_model_scoring=args.world_model_scoring, save_chunks=args.save_chunks,
+        executor=args.executor, ray_address=args.ray_address, shard=args.shard,
     )
     try:
         if args.env is not None and len(tiers) == 1:  # one run folder, as ever
@@ -179,6 +204,7 @@ def _cmd_rollout(args: argparse.Namespace) -> int:
                                    **options)
             result = rollout(config, quiet=args.quiet)
             _print_outcome(result.summary["overall"], result.out / "results.jsonl")
+            _print_adaptive(result.summary)
             return 0
         if args.env is not None:
             task_of(args.env)  # --env takes an env id, as with one tier
@@ -261,6 +287,46 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .analysis.report import build_report
+
+    print(build_report(args.run_dirs, args.out, labels=args.label or None, max_stills=args.max_stills))
+    return 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from .rollout.merge import merge
+
+    report = merge(args.out, args.shards)
+    for conflict in report.conflicts:
+        print(f"robosim-cosmos merge: conflicting duplicate (kept the first): {conflict}", file=sys.stderr)
+    members = f" in {len(report.members)} suite members" if report.members else ""
+    print(f"merged {len(args.shards)} shards: {report.episodes} episodes{members}, {report.duplicates} exact "
+          f"duplicates dropped, {len(report.conflicts)} conflicting -> {report.out}")
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .analysis.score import score_run
+
+    doc = score_run(args.run_dir, args.policy, args.mode, parse_policy_args(args.policy_arg), out=args.out)
+    overall = doc["overall"] or {}
+    if args.mode == "forward_dynamics":
+        text = (f"{overall.get('frames', 0)} frames: PSNR {_num(overall.get('psnr'))} dB, SSIM "
+                f"{_num(overall.get('ssim'), 3)}, robot PSNR {_num(overall.get('robot_psnr'))} dB, robot SSIM "
+                f"{_num(overall.get('robot_ssim'), 3)}")
+    else:
+        text = (f"{overall.get('steps', 0)} steps: position {_num(overall.get('position_mm'))} mm, rotation "
+                f"{_num(overall.get('rotation_deg'))} deg, gripper agreement "
+                f"{_num(overall.get('gripper_agreement'), 3)}")
+    print(f"{args.mode}: {text} -> {doc['path']}")
+    return 0
+
+
+def _num(value: object, digits: int = 2) -> str:
+    return "n/a" if not isinstance(value, (int, float)) else f"{value:.{digits}f}"
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .policies.registry import NEEDS_ENV, create_policy, spec_kind
 
@@ -284,9 +350,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     logger = logging.getLogger("robosim_cosmos")
     logger.addHandler(handler)
     try:
+        metadata = parse_policy_args(args.metadata, option="--metadata")  # KEY=JSON pairs, like --policy-arg
         policy = create_policy(args.policy, **parse_policy_args(args.policy_arg))
         PolicyServer(policy, host=args.host, port=args.port, api_key=api_key,
-                     decode_video=args.decode_video, max_frame_bytes=max_frame_bytes).serve_forever()
+                     decode_video=args.decode_video, max_frame_bytes=max_frame_bytes,
+                     dialect=args.dialect, metadata=metadata).serve_forever()
     finally:
         logger.removeHandler(handler)
     return 0
@@ -329,11 +397,29 @@ def build_parser() -> argparse.ArgumentParser:
     ro.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", default=[],
                     help="keyword argument for the policy backend, repeatable "
                          "(e.g. num_inference_steps=4, device=cuda, dtype=bfloat16)")
-    ro.add_argument("--episodes", type=int, default=1)
+    ro.add_argument("--episodes", type=int, default=None, help="how many episodes (default 1)")
+    ro.add_argument("--episodes-adaptive", type=int, default=None, metavar="MAX",
+                    help="adaptive sampling instead of --episodes: run episodes in order, at most MAX, and stop "
+                         "once the 95%% Beta interval of the success rate is at most --ci-width wide over at "
+                         "least --min-episodes completed episodes (in a suite, each task and tier on its own)")
+    ro.add_argument("--ci-width", type=float, default=None, metavar="W",
+                    help="with --episodes-adaptive: the interval width to stop at (default 0.14)")
+    ro.add_argument("--min-episodes", type=int, default=None, metavar="N",
+                    help="with --episodes-adaptive: completed episodes needed before stopping (default 10)")
+    ro.add_argument("--executor", default="local", choices=list(EXECUTORS),
+                    help="local: this process or --num-envs worker processes (default); ray: --num-envs Ray actors")
+    ro.add_argument("--ray-address", default=None, metavar="ADDR",
+                    help="with --executor ray: an existing cluster (HOST:PORT, ray://HOST:PORT or auto); "
+                         "default: a local Ray instance for this run")
+    ro.add_argument("--shard", default=None, metavar="I/N",
+                    help="run only shard I (0-based) of N: episodes dealt round-robin over task x episode, into "
+                         "this --out; combine the shard folders with `robosim-cosmos merge`")
     ro.add_argument("--seed", type=int, default=0, help="episode i uses seed SEED + i")
     ro.add_argument("--out", required=True,
                     help="output folder; re-running the same settings into it resumes, other settings are refused")
-    ro.add_argument("--open-loop-steps", type=int, default=8, help="rows executed per chunk")
+    ro.add_argument("--open-loop-steps", type=int, default=None,
+                    help="rows executed per chunk (default: the policy's own, as its reference client runs it "
+                         "(openpi: 8 for joint velocities, the whole chunk for joint positions), else 8)")
     ro.add_argument("--instruction", default=None, help="override the sampled instruction")
     ro.add_argument("--no-video", action="store_true", help="skip the mp4s")
     ro.add_argument("--robot", default="embedded", help=f"{ROBOTS_HELP} (a Panda MJCF)")
@@ -349,6 +435,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "and replace their lines")
     ro.add_argument("--render-quality", default="fast", choices=list(RENDER_QUALITIES),
                     help="fast: flat look (default); faithful: textures, shadows, anti-aliasing (slower)")
+    ro.add_argument("--world-model-scoring", default="full", choices=list(SCORINGS),
+                    help="score predicted videos against the simulator's frames: full (frames and robot pixels), "
+                         "frames (whole frames only, cheaper), off")
+    ro.add_argument("--save-chunks", action="store_true",
+                    help="save each chunk's start frames, executed rows and following frames to chunks/ "
+                         "(for `score`)")
     ro.add_argument("-q", "--quiet", action="store_true",
                     help="no progress bar and no per-episode lines on stderr (the summary line still prints)")
     ro.set_defaults(func=_cmd_rollout)
@@ -367,6 +459,36 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only write a still of the station instead: the three DROID views at 180x320, "
                            "fast above faithful (the README's media/station.png)")
     demo.set_defaults(func=_cmd_demo)
+
+    mg = sub.add_parser("merge", help="combine shard folders (rollout --shard I/N) into one run")
+    mg.add_argument("out", metavar="OUT_DIR", help="the merged run folder (must not hold a run)")
+    mg.add_argument("shards", metavar="SHARD_DIR", nargs="+", help="shard folders: all run folders or all suites")
+    mg.set_defaults(func=_cmd_merge)
+
+    sc = sub.add_parser("score", help="score a run's saved chunks with a world model offline "
+                                      "(forward or inverse dynamics)")
+    sc.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written with --save-chunks")
+    sc.add_argument("--policy", required=True, help="a policy with the mode, e.g. diffusers:PATH")
+    sc.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", default=[],
+                    help="keyword argument for the policy (repeatable)")
+    sc.add_argument("--mode", required=True, choices=list(SCORE_MODES))
+    sc.add_argument("--out", default=None, help="write the JSON here (default RUN_DIR/score_<mode>.json)")
+    sc.set_defaults(func=_cmd_score)
+
+    rep = sub.add_parser(
+        "report", help="one self-contained HTML page comparing runs or suites side by side",
+        description="Write one HTML page (no external files or addresses; plots and stills embedded) comparing "
+                    "run folders (summary.json) or suite folders (suite_summary.json): success per task and tier "
+                    "with 95 % intervals, world-model error by horizon step, events, trajectory metrics and a "
+                    "still from each episode's video. Needs matplotlib: pip install 'robosim_cosmos[report]'.",
+    )
+    rep.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="a run folder or a suite folder (repeatable)")
+    rep.add_argument("--out", default="report.html", help="the HTML file to write (default report.html)")
+    rep.add_argument("--label", action="append", metavar="NAME", default=[],
+                     help="a name for each RUN_DIR, in order (default: each run's policy spec, made unique)")
+    rep.add_argument("--max-stills", type=int, default=24, metavar="N",
+                     help="at most N video stills per run (default 24; 0: none)")
+    rep.set_defaults(func=_cmd_report)
 
     srv = sub.add_parser(
         "serve", help="serve a policy over the Cosmos 3 websocket protocol",
@@ -391,6 +513,13 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--max-frame-mb", type=_megabytes, default=None, metavar="N",
                      help="refuse request frames over N MiB, before reading them (default 16)")
     srv.add_argument("--decode-video", action="store_true", help="decode predicted videos in replies")
+    srv.add_argument("--dialect", choices=list(DIALECTS), default="cosmos3",
+                     help="answer as a cosmos3 (RoboLab) server (default), an openpi DROID server (metadata {}, "
+                          "reply 'actions') or a RoboArena server (config metadata, 'endpoint: reset'); "
+                          "openpi and roboarena need a joint_pos or joint_vel policy")
+    srv.add_argument("--metadata", action="append", metavar="KEY=VALUE", default=[],
+                     help="extra metadata entry, JSON value, repeatable (roboarena: image_resolution=[224,224], "
+                          "n_external_cameras=2, needs_wrist_camera=true, needs_session_id=true)")
     srv.set_defaults(func=_cmd_serve)
     return parser
 

@@ -15,14 +15,46 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from .errors import InvalidInputError, PolicyError
+from .observations import DEFAULT_CAMERA
 
-Layout = Literal["cosmos_ee_delta", "joint_pos"]
+Layout = Literal["cosmos_ee_delta", "joint_pos", "joint_vel"]
 LAYOUTS: tuple[Layout, ...] = get_args(Layout)
-LAYOUT_WIDTH: dict[Layout, int] = {"cosmos_ee_delta": 10, "joint_pos": 8}
-"""Row width of each layout: normalized ``[tx, ty, tz, r0..r5, grasp]``, or 7 joints + gripper."""
-LAYOUT_OF_WIDTH: dict[int, Layout] = {width: layout for layout, width in LAYOUT_WIDTH.items()}
-ENV_ACTION_MODE: dict[Layout, str] = {"cosmos_ee_delta": "cosmos", "joint_pos": "joint_position"}
+LAYOUT_WIDTH: dict[Layout, int] = {"cosmos_ee_delta": 10, "joint_pos": 8, "joint_vel": 8}
+"""Row width of each layout: normalized ``[tx, ty, tz, r0..r5, grasp]``; 7 absolute joint angles
+(rad) + gripper; or 7 DROID joint velocities in [−1, 1] (Δq = 0.2·v rad per 15 Hz step) + gripper.
+The gripper is absolute everywhere, 0 open .. 1 closed."""
+LAYOUT_OF_WIDTH: dict[int, Layout] = {10: "cosmos_ee_delta", 8: "joint_pos"}
+"""The layout a bare row width means when nobody names one. Width 8 is ``joint_pos``: what the
+RoboLab server answers and what an action file of 8-wide rows holds; velocity rows are 8 wide too,
+so they are only ever taken as ``joint_vel`` when a server, file or option says so."""
+ENV_ACTION_MODE: dict[Layout, str] = {
+    "cosmos_ee_delta": "cosmos", "joint_pos": "joint_position", "joint_vel": "joint_velocity",
+}
 """The DroidEnv ``action_mode`` that executes each layout's rows as they are."""
+
+WHOLE_CHUNK: Literal["chunk"] = "chunk"
+"""``Policy.default_open_loop_steps`` value: execute every row of each chunk before asking again."""
+OpenLoopDefault = int | Literal["chunk"] | None
+DEFAULT_OPEN_LOOP_STEPS = 8
+"""Rows executed per chunk when neither the run nor the policy says (0.5 s at 15 Hz)."""
+
+
+def open_loop_steps(requested: int | None, policy_default: OpenLoopDefault, chunk_rows: int) -> int:
+    """How many rows of a ``chunk_rows``-row chunk to execute before asking the policy again.
+
+    ``requested`` (the run's explicit setting) wins; else the policy's
+    ``default_open_loop_steps`` (an int, or ``"chunk"``: all rows); else
+    :data:`DEFAULT_OPEN_LOOP_STEPS`. Never more than the chunk holds, never less than 1.
+    """
+    if requested is not None:
+        steps = int(requested)
+    elif policy_default == WHOLE_CHUNK:
+        steps = chunk_rows
+    elif policy_default is not None:
+        steps = int(policy_default)
+    else:
+        steps = DEFAULT_OPEN_LOOP_STEPS
+    return max(1, min(steps, chunk_rows))
 
 
 def check_layout(layout: object) -> Layout:
@@ -90,7 +122,11 @@ class Policy(abc.ABC):
     ``layout`` and ``chunk_size`` describe the chunks; ``needs_images``: whether the
     observation must carry camera images (False lets envs skip rendering);
     ``predicts_video``: whether chunks can carry a predicted video, switched with
-    :meth:`set_return_video`.
+    :meth:`set_return_video`; ``view_point`` and ``camera``: the view that video shows (and the
+    policy is conditioned on): ``ego_view`` of one exterior ``camera``, or ``concat_view`` (wrist
+    over both exteriors, ``policies.conditioning``), so the world-model score compares like with like.
+    ``default_open_loop_steps``: how many rows of each chunk the policy's reference client executes
+    (an int, or ``"chunk"`` for all of them); None leaves it to the run (:func:`open_loop_steps`).
     """
 
     layout: Layout
@@ -98,6 +134,9 @@ class Policy(abc.ABC):
     embodiment: str = "droid"
     needs_images: bool = True
     predicts_video: bool = False
+    view_point: str = "ego_view"
+    camera: str = DEFAULT_CAMERA
+    default_open_loop_steps: OpenLoopDefault = None
     _return_video: bool = True
 
     @abc.abstractmethod

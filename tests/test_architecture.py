@@ -32,7 +32,7 @@ CORE = frozenset({"errors", "embodiments", "observations", "policy_api", "action
 LAYER_RANK: dict[str, float] = {
     "core": 0, "kinematics": 1, "envs": 2, "service": 3, "policies": 4,
     "testing": 4.5,  # test helpers shipped in the package: anything up to policies, nothing above
-    "rollout": 5, "cli": 6,
+    "rollout": 5, "analysis": 5.5, "cli": 6,
 }
 FACADE = "facade"  # the package root: exempt as an importer, never importable from inside
 

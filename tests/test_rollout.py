@@ -16,7 +16,7 @@ import robosim_cosmos
 from robosim_cosmos.cli import main
 from robosim_cosmos.envs import EVENTS, instruction_templates
 from robosim_cosmos.policies import ActionChunk, Policy
-from robosim_cosmos.rollout import read_results, rollout
+from robosim_cosmos.rollout import beta_interval, read_results, rollout
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = ROOT / "examples" / "droid_chunk.json"
@@ -72,7 +72,11 @@ def test_cli_rollout_writes_results_summary_and_videos(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["overall"]["episodes"] == 3 and summary["per_env"][REACH]["episodes"] == 3
     assert summary["overall"]["ci95"][0] == 0.0
-    assert summary["config"]["episodes"] == 3 and summary["config"]["open_loop_steps"] == 8
+    assert summary["overall"]["ci95_beta"] == list(beta_interval(0, 3)) and summary["adaptive"] is None
+    assert [e["episode_ix"] for e in json.loads((out / "eval_info.json").read_text())["per_episode"]] == [0, 1, 2]
+    # unset open-loop steps: the replay policy's default, 8, which the identity records
+    assert summary["config"]["episodes"] == 3 and summary["config"]["open_loop_steps"] is None
+    assert json.loads((out / "run.json").read_text())["identity"]["open_loop_steps"] == 8
     for pkg in ("numpy", "mujoco", "mink", "gymnasium", "robosim_cosmos"):
         assert summary["versions"][pkg]
 

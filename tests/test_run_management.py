@@ -33,7 +33,7 @@ from robosim_cosmos.policies.replay import ReplayPolicy
 from robosim_cosmos.policy_api import ActionChunk, Layout, Policy
 from robosim_cosmos.rollout import RolloutConfig, rollout
 from robosim_cosmos.rollout.redact import REDACTED, redact_argv
-from robosim_cosmos.rollout.stats import wilson_interval
+from robosim_cosmos.rollout.stats import beta_interval, wilson_interval
 
 REACH = "robosim_cosmos/DroidReach-v0"
 STEPS = 16
@@ -86,10 +86,10 @@ def test_other_settings_are_refused_same_settings_resume_and_overwrite_starts_ov
     assert run["identity"] == {
         "env_id": REACH, "policy": f"replay:{replay_chunk}", "policy_kwargs": {}, "seed": 5, "open_loop_steps": 8,
         "instruction": None, "video": False, "robot": "embedded", "execution": "native", "max_steps": STEPS,
-        "render_quality": "fast", "instruction_tier": "default", "version": "0.1.0",
+        "render_quality": "fast", "instruction_tier": "default", "shard": None, "version": "0.1.0",
     }
     before = _snapshot(out)
-    assert set(before) == {"run.json", "results.jsonl", "summary.json"}
+    assert set(before) == {"run.json", "results.jsonl", "summary.json", "eval_info.json"}
 
     # Another identity (seed and time limit) is refused, naming both fields; not a byte changes.
     assert main(_args(out, replay_chunk, "--seed", "6", "--max-steps", "24", "--episodes", "5")) == 2
@@ -125,7 +125,7 @@ def test_other_settings_are_refused_same_settings_resume_and_overwrite_starts_ov
     (out / "notes.txt").write_text("mine")  # not the run's: kept
     assert main(_args(out, replay_chunk, "--seed", "6", "--overwrite")) == 0
     over = capsys.readouterr()
-    assert f"overwrite: deleted results.jsonl, summary.json, run.json, videos/ in {out}\n" in over.err
+    assert f"overwrite: deleted results.jsonl, summary.json, eval_info.json, run.json, videos/ in {out}\n" in over.err
     assert "resuming" not in over.err
     assert [(r["episode"], r["seed"]) for r in _lines(out)] == [(0, 6), (1, 7)]
     assert json.loads((out / "run.json").read_text())["identity"]["seed"] == 6
@@ -195,11 +195,12 @@ def test_retry_errors_reruns_exactly_the_errored_episodes_and_replaces_their_lin
     captured = capsys.readouterr()
     assert "[2/5] reach ep1 seed 11: ERROR: ProtocolError: connection dropped\n" in captured.err
     assert "[3/5] reach ep2 seed 12: failure in 16 steps (" in captured.err
-    assert "0/3 successful (rate 0.000, 95% CI [0.000, 0.561], 2 errors)" in captured.out
+    assert "0/3 successful (rate 0.000, 95% CI Wilson [0.000, 0.561], Beta [0.006, 0.602], 2 errors)" in captured.out
     overall = json.loads((out / "summary.json").read_text())["overall"]
     lo, hi = wilson_interval(0, 3)
     assert overall == {"episodes": 5, "completed": 3, "successes": 0, "errors": 2, "success_rate": 0.0,
-                       "clipped_values": 0, "speed_limited_steps": 0, "ci95": [lo, hi]}
+                       "clipped_values": 0, "speed_limited_steps": 0, "ci95": [lo, hi],
+                       "ci95_beta": list(beta_interval(0, 3))}
     before = _raw_lines(out)
     assert [(r["episode"], r["error"]) for r in _lines(out)] == [
         (0, None), (1, "ProtocolError: connection dropped"), (2, None),

@@ -135,15 +135,12 @@ def test_predicted_video_leaves_env_untouched() -> None:
     np.testing.assert_array_equal(u.data.ctrl, ctrl)
     assert u.data.time == t
     assert np.abs(video[-1].astype(int) - video[0].astype(int)).mean() > 0.05  # the robot moves
-    label_band = video[0, :14, :150]
-    assert (label_band == 255).all(axis=-1).any(), "label pixels missing"
+    assert chunk.info["prediction_label"] == "simulator prediction"  # written on the video panel, not the frames
 
-    # the prediction is the env's own future: executing the chunk lands where the last frame shows
-    for row in chunk.actions:
+    # the prediction is the env's own future, pixel for pixel: executing the chunk shows its frames
+    for k, row in enumerate(chunk.actions, start=1):
         env.step(row)
-    actual = u.render_camera("exterior_image_1_left")
-    diff = np.abs(actual[14:].astype(int) - video[-1, 14:].astype(int)).mean()
-    assert diff < 1.0, diff
+        np.testing.assert_array_equal(u.render_camera("exterior_image_1_left"), video[k])
 
 
 SUITE_SEEDS = range(20)

@@ -30,13 +30,14 @@ from robosim_cosmos.rollout import (
     rollout_suite,
     wilson_interval,
 )
+from robosim_cosmos.rollout.stats import beta_interval
 from robosim_cosmos.rollout.suite import env_name
 
 REACH = "robosim_cosmos/DroidReach-v0"
 BOWL = "robosim_cosmos/DroidCubeInBowl-v0"
 FOLDERS = {(REACH, "vague"): "DroidReach/vague", (REACH, "specific"): "DroidReach/specific",
            (BOWL, "vague"): "DroidCubeInBowl/vague", (BOWL, "specific"): "DroidCubeInBowl/specific"}
-CELL_KEYS = {"episodes", "completed", "successes", "errors", "success_rate", "ci95", "clipped_values",
+CELL_KEYS = {"episodes", "completed", "successes", "errors", "success_rate", "ci95", "ci95_beta", "clipped_values",
              "speed_limited_steps", "mean_progress", "events"}
 
 
@@ -50,6 +51,7 @@ def _expected_cell(lines: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "episodes": n, "completed": n, "successes": k, "errors": 0, "success_rate": k / n,
         "ci95": list(wilson_interval(k, n)),
+        "ci95_beta": list(beta_interval(k, n)),
         "mean_progress": pytest.approx(sum(r["progress"] for r in lines) / n),
         "events": {e: {"episodes": sum(r["events"][e] > 0 for r in lines), "count": sum(r["events"][e] for r in lines)}
                    for e in EVENTS},

@@ -1,6 +1,7 @@
 """A gymnasium environment of a DROID-style Franka station in MuJoCo.
 
-Observations use DROID's keys; actions are absolute joint targets (``joint_position``, 8D)
+Observations use DROID's keys; actions are absolute joint targets (``joint_position``, 8D),
+DROID joint velocities (``joint_velocity``, 8D: Δq = 0.2·v rad per step from the observed joints)
 or one normalized Cosmos end-effector row per step (``cosmos``, 10D) that goes through the
 kinematics layer: de-normalize, compose on the previously commanded ``cosmos_ee`` pose, IK.
 """
@@ -30,7 +31,7 @@ from .scene import CONTROL_HZ, PHYSICS_SUBSTEPS, RenderQuality, build_scene, che
 from .suite import InstructionTier
 from .tasks import Task, TaskState, subtree
 
-ActionMode = Literal["joint_position", "cosmos"]
+ActionMode = Literal["joint_position", "cosmos", "joint_velocity"]
 ObsMode = Literal["rgb", "state"]
 ACTION_MODES: tuple[ActionMode, ...] = get_args(ActionMode)
 OBS_MODES: tuple[ObsMode, ...] = get_args(ObsMode)
@@ -92,6 +93,10 @@ MAX_CAMERA_JITTER_M = 0.2
 MAX_JOINT_STEP: np.ndarray = frames.VELOCITY_LIMITS / CONTROL_HZ
 """Largest change of each joint command per control step: the Franka's velocity limits × 1/15 s."""
 
+DROID_JOINT_DELTA = 0.2
+"""DROID's joint-velocity action: a velocity v in [−1, 1] moves the joint target 0.2·v rad from
+the observed joint position in one 15 Hz step (its IK solver's ``max_joint_delta``)."""
+
 
 def rate_limit(q: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, bool]:
     """``q`` moved at most MAX_JOINT_STEP from ``previous`` per joint, and whether it had to be."""
@@ -124,12 +129,16 @@ class DroidEnv(gym.Env):
     """Franka tabletop task with DROID observations.
 
     task: "reach", "lift_cube", "cube_in_bowl" or "push_cube". action_mode:
-    ``joint_position`` (Box(8): 7 joint targets in rad + gripper 0 open .. 1 closed) or
+    ``joint_position`` (Box(8): 7 joint targets in rad + gripper 0 open .. 1 closed),
+    ``joint_velocity`` (Box(8): 7 DROID joint velocities in [−1, 1] + the absolute gripper; each
+    step's target is the observed joints + 0.2·v rad, :data:`DROID_JOINT_DELTA`) or
     ``cosmos`` (Box(10): a normalized ``[tx, ty, tz, r0..r5, grasp]`` row). obs_mode ``rgb``
     includes the three cameras (uint8 H×W×3), ``state`` drops them. ``instruction`` overrides
     the sampled one. Privileged state for scripted experts: :meth:`task_state`; a chunk
     simulated ahead on a copy of the state: :meth:`forecast`. ``info["clipped_values"]``
-    counts the normalized values the decoder clipped into [−1, 1] this step. ``camera_jitter``
+    counts the values clipped this step: normalized values the decoder clipped into [−1, 1]
+    (``cosmos``), or velocities clipped into [−1, 1], a gripper clipped into [0, 1] and joint
+    targets held at a joint limit (``joint_velocity``). ``camera_jitter``
     (metres, default 0): each reset moves both exterior cameras by an offset drawn uniformly
     in ±jitter along x and y from the episode's seed (RoboLab jitters ±0.05).
     ``render_quality``: ``fast`` (flat materials, no shadows, no anti-aliasing) or ``faithful``
@@ -195,6 +204,9 @@ class DroidEnv(gym.Env):
         self._arm_act = np.array([m.actuator(a).id for a in self.robot.arm_actuators])
         self._grip_act = m.actuator(self.robot.gripper_actuator).id
         self._ee_site = int(m.site("cosmos_ee").id)
+        robot_root = m.body(self.robot.base_body).id
+        # the arm and the gripper hanging on it: every geom under the robot's base body
+        self._robot_geoms = np.append(np.isin(m.geom_bodyid, subtree(m, robot_root)), False)
         self._flange_site = int(m.site("flange").id)
         self._renderer: CameraRenderer | None = None
         self.camera_jitter = float(camera_jitter)
@@ -211,6 +223,9 @@ class DroidEnv(gym.Env):
             low = np.append(limits[:, 0], 0.0).astype(np.float32)
             high = np.append(limits[:, 1], 1.0).astype(np.float32)
             self.action_space = spaces.Box(low, high, dtype=np.float32)
+        elif action_mode == "joint_velocity":
+            low = np.append(np.full(7, -1.0), 0.0).astype(np.float32)
+            self.action_space = spaces.Box(low, np.ones(8, np.float32), dtype=np.float32)
         else:
             self.action_space = spaces.Box(-1.0, 1.0, shape=(10,), dtype=np.float32)
         # Joint limits are soft in MuJoCo: allow a margin beyond the Franka's stops.
@@ -287,7 +302,7 @@ class DroidEnv(gym.Env):
         qs, poses = np.empty((n, 7)), np.empty((n, 4, 4))
         for i in range(n):
             mujoco.mj_getState(self.model, pool[i], before[i], self._state_sig)
-            step = self._targets(self._check_action(rows[i]), cmd)
+            step = self._targets(self._check_action(rows[i]), cmd, pool[i])
             targets.append(step)
             cmd = step.command
             mujoco.mj_copyData(pool[i + 1], self.model, pool[i])
@@ -371,18 +386,23 @@ class DroidEnv(gym.Env):
             raise InvalidActionError(f"action contains NaN or inf: {action}")
         return action
 
-    def _targets(self, action: np.ndarray, cmd: _Command) -> _StepTargets:
-        """The controller's next command for one checked action row (pure: ``cmd`` is not changed).
+    def _targets(self, action: np.ndarray, cmd: _Command, data: mujoco.MjData | None = None) -> _StepTargets:
+        """The controller's next command for one checked action row (pure: ``cmd`` is not changed;
+        ``data``: the physics state the row is applied to, default the env's own).
 
         Joint commands move at most the Franka's velocity limit per step from the last command
         sent (IK already plans within it; absolute joint actions and chunk starts are clamped,
         and every slowed step is counted)."""
-        if self.action_mode == "joint_position":
-            q_wanted, gripper = self._joint_targets(action)
+        if self.action_mode in ("joint_position", "joint_velocity"):
+            clipped = 0
+            if self.action_mode == "joint_position":
+                q_wanted, gripper = self._joint_targets(action)
+            else:
+                q_wanted, gripper, clipped = self._velocity_targets(action, self.joint_positions(data))
             q, limited = rate_limit(q_wanted, cmd.sent)
             pose = self.decoder.anchor_pose(q)
             command = replace(cmd, q=q, gripper=gripper, target_pose=pose, sent=q)
-            return _StepTargets(command, (0.0, 0.0), 0, limited)
+            return _StepTargets(command, (0.0, 0.0), clipped, limited)
         # One row through the shared decoder, composed on the previously commanded pose.
         out = self.decoder.decode(action[None], cmd.q, anchor=cmd.anchor)
         pose = out.ee_poses[0]
@@ -408,6 +428,21 @@ class DroidEnv(gym.Env):
             )
         action = np.clip(action, low, high)  # only float32 rounding remains here
         return action[:7].copy(), float(action[7])
+
+    def _velocity_targets(self, action: np.ndarray, q_observed: np.ndarray) -> tuple[np.ndarray, float, int]:
+        """DROID's joint-velocity mapping: (joint targets [7], gripper, values clipped).
+
+        Velocities are clipped into [−1, 1] and the gripper into [0, 1] (as DROID's clients
+        do); the target is the observed joints + 0.2·v rad, held inside the Franka's limits.
+        Every clipped value and every target held at a limit is counted, none is hidden."""
+        low, high = self.action_space.low.astype(np.float64), self.action_space.high.astype(np.float64)
+        row = np.clip(action, low, high)
+        clipped = int(np.count_nonzero(row != action))
+        wanted = q_observed + DROID_JOINT_DELTA * row[:7]
+        limits = frames.JOINT_LIMITS
+        q = np.clip(wanted, limits[:, 0], limits[:, 1])
+        clipped += int(np.count_nonzero(q != wanted))
+        return q, float(row[7]), clipped
 
     def _observation(self) -> dict[str, np.ndarray]:
         flange = site_pose(self.model, self.data, self._flange_site)
@@ -455,6 +490,16 @@ class DroidEnv(gym.Env):
         if self._renderer is None:
             self._renderer = CameraRenderer(self.model, *self.image_size)
         return self._renderer.render(self.data if data is None else data, camera)
+
+    def robot_mask(self, camera: str, data: mujoco.MjData | None = None) -> np.ndarray:
+        """bool [H, W]: the pixels of ``camera`` where the robot (arm and gripper) is seen, from
+        MuJoCo's segmentation rendering (occlusion included: an object in front hides it)."""
+        if camera not in CAMERAS:
+            raise InvalidInputError(f"unknown camera {camera!r}; valid: {list(CAMERAS)}")
+        if self._renderer is None:
+            self._renderer = CameraRenderer(self.model, *self.image_size)
+        ids = self._renderer.render_geom_ids(self.data if data is None else data, camera)
+        return self._robot_geoms[ids]  # id -1 indexes the trailing False
 
     def render(self):
         """The three cameras side by side: uint8 [H, 3W, 3] (None unless render_mode='rgb_array')."""

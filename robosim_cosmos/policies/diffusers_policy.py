@@ -152,7 +152,7 @@ class DiffusersCosmos3Policy(Policy):
         self.num_inference_steps = num_inference_steps
         self.guidance_scale = float(guidance_scale)
         self.resolution_tier = int(resolution_tier)
-        self.view_point = view_point
+        self.view_point: ViewPoint = view_point
         self.camera = camera
         self.seed = seed
         self.set_return_video(return_video)

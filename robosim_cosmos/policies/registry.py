@@ -4,6 +4,7 @@ Forms:
 - ``scripted``                 privileged scripted policy; needs ``env=`` (a DroidEnv or a wrapper)
 - ``replay:PATH``              chunks from an action file, in order, cycling
 - ``cosmos3://HOST:PORT``      a remote Cosmos 3 policy server (also ``"cosmos3"`` with host=, port=)
+- ``openpi://HOST:PORT``       an openpi or RoboArena DROID policy server, π0 / π0.5 (also ``"openpi"``)
 - ``diffusers:PATH``           a Cosmos 3 checkpoint in-process (also ``"diffusers"`` with model=)
 
 Backends are imported only when asked for.
@@ -17,15 +18,16 @@ from typing import Any, Literal, TypeVar, get_args
 
 from ..errors import ConfigError
 from ..policy_api import Policy
-from ..service.protocol import URL_SCHEME, parse_address
+from ..service.protocol import OPENPI_URL_SCHEME, URL_SCHEME, parse_address
 
-SpecKind = Literal["scripted", "replay", "cosmos3", "diffusers"]
+SpecKind = Literal["scripted", "replay", "cosmos3", "diffusers", "openpi"]
 SPEC_KINDS: tuple[SpecKind, ...] = get_args(SpecKind)
 SPEC_FORMS: tuple[str, ...] = (
     "scripted",
     "replay:PATH",
     f"{URL_SCHEME}HOST:PORT (or 'cosmos3' with host=, port=)",
     "diffusers:PATH (or 'diffusers' with model=)",
+    f"{OPENPI_URL_SCHEME}HOST:PORT (or 'openpi' with host=, port=; action_space=joint_velocity|joint_position)",
 )
 
 NEEDS_ENV: tuple[SpecKind, ...] = ("scripted",)
@@ -61,6 +63,8 @@ def spec_kind(spec: str) -> SpecKind:
         return "cosmos3"
     if spec == "diffusers" or (spec.startswith("diffusers:") and len(spec) > len("diffusers:")):
         return "diffusers"
+    if spec == "openpi" or spec.startswith(OPENPI_URL_SCHEME):
+        return "openpi"
     raise _unknown(spec)
 
 
@@ -71,6 +75,7 @@ def create_policy(spec: str, **kwargs: Any) -> Policy:
     >>> create_policy("scripted", env=env)                          # doctest: +SKIP
     >>> create_policy("cosmos3://gpu-box:8000", api_key="...")      # doctest: +SKIP
     >>> create_policy("diffusers:/ckpt/cosmos3", device="cuda")     # doctest: +SKIP
+    >>> create_policy("openpi://gpu-box:8000", action_space="joint_velocity")  # doctest: +SKIP
     """
     kind = spec_kind(spec)
     if kind == "scripted":
@@ -94,6 +99,14 @@ def create_policy(spec: str, **kwargs: Any) -> Policy:
             kwargs.setdefault("host", host)
             kwargs.setdefault("port", port)
         return _construct(Cosmos3ServicePolicy, **kwargs)
+    if kind == "openpi":
+        from ..service.openpi_client import OpenpiPolicy
+
+        if spec != "openpi":
+            host, port = parse_address(spec, OPENPI_URL_SCHEME)
+            kwargs.setdefault("host", host)
+            kwargs.setdefault("port", port)
+        return _construct(OpenpiPolicy, **kwargs)
     from .diffusers_policy import DiffusersCosmos3Policy
 
     if spec != "diffusers":
@@ -105,19 +118,20 @@ def create_policy(spec: str, **kwargs: Any) -> Policy:
     return _construct(DiffusersCosmos3Policy, **kwargs)
 
 
-def parse_policy_args(pairs: list[str] | None) -> dict[str, Any]:
+def parse_policy_args(pairs: list[str] | None, option: str = "--policy-arg") -> dict[str, Any]:
     """``["num_inference_steps=4", "device=cuda"]`` -> keyword arguments for :func:`create_policy`.
 
     Values are read as JSON when they parse (numbers, true/false/null, lists), else kept as text.
+    ``option`` names the command-line option in error messages.
     """
     kwargs: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if not sep or not key.isidentifier():
-            raise ConfigError(f"--policy-arg must look like KEY=VALUE (e.g. num_inference_steps=4), got {pair!r}")
+            raise ConfigError(f"{option} must look like KEY=VALUE (e.g. num_inference_steps=4), got {pair!r}")
         if key in kwargs:
-            raise ConfigError(f"--policy-arg {key!r} given twice")
+            raise ConfigError(f"{option} {key!r} given twice")
         try:
             kwargs[key] = json.loads(text)
         except json.JSONDecodeError:

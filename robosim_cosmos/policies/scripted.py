@@ -15,7 +15,8 @@ the ``cosmos_ee`` z axis; both grippers close along the line ``Rz(−135°)·ŷ`
 
 With ``predict_video=True`` the chunk also carries ``predicted_video``: the chunk simulated
 forward on a copy of the current MuJoCo state (the env's own state is untouched), one frame
-before and one after every step, labelled "simulator prediction".
+before and one after every step, exactly as the env will render them (a perfect world model;
+``info["prediction_label"]`` names it "simulator prediction" for the rollout video).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class ScriptedPolicy(Policy):
         self.chunk_size = int(chunk_size)
         self.set_return_video(predict_video)
         self.video_camera = video_camera
+        self.camera = video_camera  # the view its predicted video shows (ego_view)
         self.stats = base.decoder.stats
         self._horizon: int | None = None
         self.suite = SuitePlanner(self.tip_clearance, self.push_z)
@@ -119,6 +121,8 @@ class ScriptedPolicy(Policy):
         actions = encode_ee_chunk(poses, grip, self.stats).astype(np.float32)
         video = self._predict(actions) if self.return_video else None
         info: dict[str, Any] = {"phase": self.phase, "latency_s": time.perf_counter() - t0}
+        if video is not None:
+            info["prediction_label"] = "simulator prediction"
         return ActionChunk(actions, "cosmos_ee_delta", "droid", video, info)
 
     # -- chunk synthesis --------------------------------------------------------------------
@@ -283,21 +287,4 @@ class ScriptedPolicy(Policy):
             rows = np.clip(rows, env.action_space.low, env.action_space.high).astype(np.float32)
         forecast = env.forecast(rows, camera=self.video_camera, steps=self._horizon)
         assert forecast.frames is not None
-        return _label(forecast.frames, "simulator prediction")
-
-
-def _label(video: np.ndarray, text: str) -> np.ndarray:
-    """Burn a small text label into the top-left corner of every frame (PIL if available)."""
-    try:
-        from PIL import Image, ImageDraw
-    except ImportError:  # pragma: no cover - PIL is optional
-        return video
-    h, w = video.shape[1:3]
-    img = Image.new("L", (w, min(h, 14)), 0)
-    ImageDraw.Draw(img).text((3, 1), text, fill=255)
-    mask = np.asarray(img) > 127
-    out = video.copy()
-    band = out[:, : mask.shape[0], :, :]
-    band[:] = (band * 0.45).astype(np.uint8)
-    band[:, mask] = 255
-    return out
+        return forecast.frames

@@ -1,7 +1,7 @@
 """Closed-loop rollouts.
 
 ``robosim_cosmos.rollout(env_id, policy, episodes=..., ...)`` (or ``rollout(RolloutConfig(...))``)
-runs episodes and writes ``run.json``, ``results.jsonl``, ``summary.json`` and ``videos/``;
+runs episodes and writes ``run.json``, ``results.jsonl``, ``summary.json``, ``eval_info.json`` and ``videos/``;
 ``rollout_suite(policy, suite=... | tasks=..., tiers=...)`` runs one such folder per task × instruction
 tier and writes ``suite_summary.json`` over them. The module itself is callable so that
 ``robosim_cosmos.rollout(...)`` works whether or not this subpackage was imported first.
@@ -17,12 +17,12 @@ from .config import EXECUTIONS, RolloutConfig
 from .episode import EpisodeResult, run_episode
 from .results import read_results
 from .runner import RolloutInterrupted, RolloutResult, rollout
-from .stats import event_summary, outcome_summary, success_summary, wilson_interval
+from .stats import beta_interval, event_summary, outcome_summary, success_summary, wilson_interval
 from .suite import SuiteResult, format_table, parse_tiers, resolve_tasks, rollout_suite
 
 __all__ = ["EXECUTIONS", "EpisodeResult", "RolloutConfig", "RolloutInterrupted", "RolloutResult", "SuiteResult",
-           "event_summary", "format_table", "outcome_summary", "parse_tiers", "read_results", "resolve_tasks",
-           "rollout", "rollout_suite", "run_episode", "success_summary", "wilson_interval"]
+           "beta_interval", "event_summary", "format_table", "outcome_summary", "parse_tiers", "read_results",
+           "resolve_tasks", "rollout", "rollout_suite", "run_episode", "success_summary", "wilson_interval"]
 
 
 class _CallableModule(types.ModuleType):

@@ -8,13 +8,15 @@ import gymnasium as gym
 
 from ..errors import PolicyError
 from ..policies.registry import NEEDS_ENV, create_policy, spec_kind
-from ..policy_api import ENV_ACTION_MODE, LAYOUTS, Layout, Policy
+from ..policy_api import ENV_ACTION_MODE, LAYOUTS, Layout, Policy, open_loop_steps
 from .config import RolloutConfig
 
 
 def make_env(cfg: RolloutConfig, layout: Layout, obs_mode: str) -> gym.Env:
     """The config's env in the action mode that executes ``layout`` (or joint positions)."""
-    action_mode = "joint_position" if cfg.execution == "joint_position" else ENV_ACTION_MODE[layout]
+    # --execution joint_position decodes cosmos chunks; other layouts keep their own action mode
+    convert = cfg.execution == "joint_position" and layout == "cosmos_ee_delta"
+    action_mode = "joint_position" if convert else ENV_ACTION_MODE[layout]
     kwargs: dict[str, Any] = dict(action_mode=action_mode, obs_mode=obs_mode, robot=cfg.robot,
                                   render_quality=cfg.render_quality, instruction_tier=cfg.instruction_tier)
     if cfg.instruction:
@@ -30,7 +32,16 @@ _VIDEO_KWARGS = frozenset({"return_video", "predict_video"})
 def _configure(policy: Policy, cfg: RolloutConfig) -> None:
     if not _VIDEO_KWARGS & set(cfg.policy_kwargs):  # an explicit backend option wins
         policy.set_return_video(cfg.video)  # without video nobody looks at it: skip the work
-    policy.set_execution_horizon(cfg.open_loop_steps)
+
+
+def executed_rows(cfg: RolloutConfig, policy: Policy, chunk_rows: int) -> int:
+    """Rows of a ``chunk_rows``-row chunk the run executes: the run's ``open_loop_steps``, else the
+    policy's default (known once it is connected), else 8; at most the chunk."""
+    return open_loop_steps(cfg.open_loop_steps, policy.default_open_loop_steps, chunk_rows)
+
+
+def _set_horizon(policy: Policy, cfg: RolloutConfig) -> None:
+    policy.set_execution_horizon(executed_rows(cfg, policy, int(getattr(policy, "chunk_size", 1 << 30))))
 
 
 def build(cfg: RolloutConfig, policy: Policy | None = None) -> tuple[gym.Env, Policy]:
@@ -41,6 +52,7 @@ def build(cfg: RolloutConfig, policy: Policy | None = None) -> tuple[gym.Env, Po
         try:
             policy = create_policy(cfg.policy, env=env, **cfg.policy_kwargs)
             _configure(policy, cfg)
+            _set_horizon(policy, cfg)
         except BaseException:
             env.close()
             raise
@@ -55,7 +67,8 @@ def build(cfg: RolloutConfig, policy: Policy | None = None) -> tuple[gym.Env, Po
         raise PolicyError(f"{type(policy).__name__} is not a robosim_cosmos Policy (subclass policy_api.Policy)")
     try:
         _configure(policy, cfg)
-        policy.connect()  # a remote server announces its layout in the metadata frame
+        policy.connect()  # a remote server announces its layout (and chunk, horizon) in the metadata frame
+        _set_horizon(policy, cfg)
         if policy.layout not in ENV_ACTION_MODE:
             raise PolicyError(f"policy {type(policy).__name__} has layout {policy.layout!r}; valid: {list(LAYOUTS)}")
         return make_env(cfg, policy.layout, "rgb" if policy.needs_images else "state"), policy

@@ -15,18 +15,30 @@ from ..envs import InstructionTier, check_tier, task_of
 from ..envs.scene import RENDER_QUALITIES as RENDER_QUALITIES  # the CLI's choices
 from ..envs.scene import RenderQuality, check_render_quality
 from ..errors import ConfigError
+from ..policy_api import DEFAULT_OPEN_LOOP_STEPS
 from .redact import redact_kwargs
+from .shards import Shard
+from .world_model import Scoring, check_scoring
+
+Executor = Literal["local", "ray"]
+EXECUTORS: tuple[Executor, ...] = get_args(Executor)
+"""``local``: in this process or ``num_envs`` worker processes; ``ray``: ``num_envs`` Ray actors."""
 
 Execution = Literal["native", "joint_position"]
 EXECUTIONS: tuple[Execution, ...] = get_args(Execution)
 ROBOTS_HELP = "embedded | menagerie | PATH"
 IDENTITY_FIELDS: tuple[str, ...] = (
     "env_id", "policy", "policy_kwargs", "seed", "open_loop_steps", "instruction", "video", "robot",
-    "execution", "max_steps", "render_quality", "instruction_tier",
+    "execution", "max_steps", "render_quality", "instruction_tier", "shard",
 )
 """The fields that change what an episode means: a run folder holds episodes of one identity.
 ``episodes``, ``num_envs``, ``out``, ``overwrite`` and ``retry_errors`` are not among them (more
-episodes extend a run, more workers change nothing, the others say what to do with the folder)."""
+episodes extend a run, more workers change nothing, the others say what to do with the folder);
+nor are ``episodes_adaptive``, ``ci_width`` and ``min_episodes``, which like ``episodes`` only say
+how many episodes run."""
+ADAPTIVE_DEFAULTS: dict[str, Any] = {"ci_width": 0.14, "min_episodes": 10}
+"""RoboLab's adaptive-sampling rule: stop once the 95 % Beta interval is at most 0.14 wide over at
+least 10 completed episodes."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +48,9 @@ class RolloutConfig:
     env_id: a registered id (``robosim-cosmos envs``). policy: a spec string
     (:func:`robosim_cosmos.create_policy`), or a label when a ready policy object is run.
     Episode i uses seed ``seed + i``. Each chunk: re-anchor on the observed pose, ask the
-    policy, execute the first ``open_loop_steps`` rows. ``execution="joint_position"``
+    policy, execute the first ``open_loop_steps`` rows (None: the policy's own default, as its
+    reference client runs it, e.g. 8 for openpi joint velocities, the whole chunk for joint
+    positions; else 8). ``execution="joint_position"``
     decodes cosmos chunks to joint targets (IK from the observed joints) and runs the env
     in joint-position mode. ``max_steps`` overrides the env's time limit. ``num_envs``
     worker processes run episodes in parallel, each with its own env and policy.
@@ -50,6 +64,23 @@ class RolloutConfig:
     ``retry_errors``: on resume, run the episodes that ended with an error again (same seeds)
     and replace their lines. Policy arguments named like a secret (``api_key``, ``token``, ...)
     are written as ``***`` everywhere.
+
+    ``world_model_scoring``: when a chunk carries a predicted video, score each predicted frame
+    against the simulator's frame of the same view after the same step (``full``: PSNR and SSIM
+    of frames and of the robot's pixels; ``frames``: frames only, no segmentation renders;
+    ``off``). ``save_chunks``: write ``chunks/episode_<n>.npz`` (each chunk's start state, its
+    executed rows and the frames that followed) for ``robosim-cosmos score``. Neither changes
+    what an episode does, so neither is part of the identity.
+
+    ``episodes_adaptive``: adaptive sampling (RoboLab's rule) instead of a fixed ``episodes``:
+    at most this many episodes, run in order (episode i, seed ``seed + i``), and no new one is
+    started once at least ``min_episodes`` completed (error-free) episodes are recorded and the
+    width of their 95 % Beta interval (:func:`~.stats.beta_interval`) is at most ``ci_width``.
+    Episodes already started then still finish and are recorded. ``episodes`` is not used with
+    it, so giving both (``episodes`` other than its default 1) is a ConfigError, as are
+    ``ci_width`` or ``min_episodes`` without it and ``min_episodes > episodes_adaptive`` (a rule
+    that can never hold). Resuming continues with the next episode indices and runs nothing when
+    the recorded episodes already satisfy the rule.
     """
 
     env_id: str
@@ -57,7 +88,7 @@ class RolloutConfig:
     episodes: int = 1
     seed: int = 0
     out: str = "runs/rollout"
-    open_loop_steps: int = 8
+    open_loop_steps: int | None = None
     instruction: str | None = None
     video: bool = True
     robot: str = "embedded"
@@ -69,6 +100,14 @@ class RolloutConfig:
     retry_errors: bool = False
     render_quality: RenderQuality = "fast"
     instruction_tier: InstructionTier = "default"
+    world_model_scoring: Scoring = "full"
+    save_chunks: bool = False
+    episodes_adaptive: int | None = None
+    ci_width: float = ADAPTIVE_DEFAULTS["ci_width"]
+    min_episodes: int = ADAPTIVE_DEFAULTS["min_episodes"]
+    executor: Executor = "local"
+    ray_address: str | None = None
+    shard: Shard | str | None = None
 
     def __post_init__(self) -> None:
         task_of(self.env_id)  # ConfigError listing the ids
@@ -76,6 +115,8 @@ class RolloutConfig:
             raise ConfigError(f"policy must be a spec string, got {self.policy!r}")
         for name in ("episodes", "open_loop_steps", "num_envs"):
             value = getattr(self, name)
+            if name == "open_loop_steps" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
@@ -91,6 +132,10 @@ class RolloutConfig:
             raise ConfigError(f"unknown execution {self.execution!r}; valid: {list(EXECUTIONS)}")
         check_render_quality(self.render_quality)  # ConfigError naming the valid ones
         check_tier(self.instruction_tier)  # ConfigError naming the tiers
+        check_scoring(self.world_model_scoring)
+        object.__setattr__(self, "save_chunks", bool(self.save_chunks))
+        self._check_adaptive()
+        self._check_distribution()
         if not isinstance(self.policy_kwargs, dict):
             raise ConfigError(f"policy_kwargs must be a dict, got {type(self.policy_kwargs).__name__}")
         object.__setattr__(self, "out", str(self.out))
@@ -98,6 +143,58 @@ class RolloutConfig:
         object.__setattr__(self, "video", bool(self.video))
         object.__setattr__(self, "overwrite", bool(self.overwrite))
         object.__setattr__(self, "retry_errors", bool(self.retry_errors))
+
+    def _identity_open_loop(self) -> int | str:
+        """The open-loop steps as the identity records them: unset means 8 for every backend
+        whose default is 8 (so folders written when 8 was the fixed default still resume), and
+        ``"policy default"`` for the clients that bring their own (openpi, RoboArena). A ready
+        Policy object with its own default should be given an explicit value."""
+        if self.open_loop_steps is not None:
+            return self.open_loop_steps
+        from ..policies.registry import spec_kind
+
+        try:
+            own = spec_kind(self.policy) == "openpi"
+        except ConfigError:  # a label for a ready Policy object: recorded as before, 8
+            own = False
+        return "policy default" if own else DEFAULT_OPEN_LOOP_STEPS
+
+    def _check_distribution(self) -> None:
+        """ConfigError for executor, Ray address and shard options that are malformed or clash."""
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"unknown executor {self.executor!r}; valid: {list(EXECUTORS)}")
+        if self.ray_address is not None and self.executor != "ray":
+            raise ConfigError("ray_address (--ray-address) needs executor='ray' (--executor ray)")
+        if self.shard is not None:
+            shard = self.shard if isinstance(self.shard, Shard) else Shard.parse(str(self.shard))
+            object.__setattr__(self, "shard", shard)
+            if self.episodes_adaptive is not None:
+                raise ConfigError("a shard runs a fixed share of the episodes; adaptive sampling decides the count "
+                                  "as results come in: use one or the other")
+
+    def _check_adaptive(self) -> None:
+        """ConfigError for adaptive-sampling options that are malformed or do not go together."""
+        cap, width, least = self.episodes_adaptive, self.ci_width, self.min_episodes
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ConfigError(f"episodes_adaptive must be a positive integer (the most episodes to run) or None, "
+                              f"got {cap!r}")
+        if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0.0 < width <= 1.0:
+            raise ConfigError(f"ci_width must be a number in (0, 1] (the widest 95 % interval to stop at), "
+                              f"got {width!r}")
+        object.__setattr__(self, "ci_width", float(width))
+        if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+            raise ConfigError(f"min_episodes must be a positive integer, got {least!r}")
+        if cap is None:
+            given = [k for k, v in ADAPTIVE_DEFAULTS.items() if getattr(self, k) != v]
+            if given:
+                raise ConfigError(f"{' and '.join(given)} only apply with episodes_adaptive (--episodes-adaptive MAX)")
+            return
+        if self.episodes != 1:
+            raise ConfigError(f"give either episodes (a fixed count, got {self.episodes}) or episodes_adaptive "
+                              f"(a maximum, got {cap}), not both")
+        if least > cap:
+            raise ConfigError(f"min_episodes ({least}) exceeds episodes_adaptive ({cap}): the stopping rule could "
+                              "never hold; lower min_episodes or raise the maximum")
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
@@ -112,6 +209,7 @@ class RolloutConfig:
         """JSON-ready form, secrets redacted (written into summary.json)."""
         doc = asdict(self)
         doc["policy_kwargs"] = redact_kwargs(self.policy_kwargs)
+        doc["shard"] = self.shard.to_json() if isinstance(self.shard, Shard) else None
         return doc
 
     def identity(self) -> dict[str, Any]:
@@ -119,5 +217,15 @@ class RolloutConfig:
         :data:`IDENTITY_FIELDS`, secrets redacted, and the robosim_cosmos version."""
         doc = {name: getattr(self, name) for name in IDENTITY_FIELDS}
         doc["policy_kwargs"] = redact_kwargs(self.policy_kwargs)
+        doc["shard"] = self.shard.to_json() if isinstance(self.shard, Shard) else None
+        doc["open_loop_steps"] = self._identity_open_loop()
         doc["version"] = __version__
         return doc
+
+    @classmethod
+    def from_identity(cls, identity: dict[str, Any], **fields: Any) -> RolloutConfig:
+        """A config holding a recorded identity (run.json's) and ``fields`` for the rest; a
+        shard in the identity is dropped (merged shards are one unsharded run)."""
+        names = set(cls.option_names())
+        values = {k: v for k, v in identity.items() if k in names and k != "shard"}
+        return cls(**{**values, **fields})

@@ -19,15 +19,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import RunFolderError
+from .eval_info import EVAL_INFO_FILE
 from .results import RESULTS_FILE, SUMMARY_FILE, parse_results, write_atomic
 
 RUN_FILE = "run.json"
 LOCK_FILE = ".lock"
 VIDEOS_DIR = "videos"
-RUN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_FILE, RUN_FILE)
+RUN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_FILE, EVAL_INFO_FILE, RUN_FILE)
 """What ``overwrite`` deletes (with ``videos/`` and their ``.tmp`` leftovers); nothing else."""
 
-_IMPLIED: dict[str, Any] = {"instruction_tier": "default"}
+_IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None}
 """Identity fields added since run.json existed, with the value every earlier run had (its
 instructions were the ``default`` tier's), so those folders still resume."""
 
@@ -214,7 +215,7 @@ class RunFolder:
         return True
 
     def clear(self) -> list[str]:
-        """Delete this folder's run (results, summary, run.json, videos/); the names removed."""
+        """Delete this folder's run (results, summary, eval_info, run.json, videos/); the names removed."""
         removed = []
         for name in RUN_FILES:
             for path in (self.path / name, self.path / f"{name}.tmp"):

@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from .adaptive import adaptive_summary
 from .config import RolloutConfig
+from .eval_info import EVAL_INFO_FILE, eval_info
 from .redact import redact_argv, secret_values
 from .stats import event_summary, mean_progress, success_summary
+from .trajectory import trajectory_summary
+from .world_model import world_model_summary
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -87,8 +91,10 @@ def write_summary(out: Path, cfg: RolloutConfig, lines: list[dict[str, Any]],
                   interrupted: str | None = None) -> dict[str, Any]:
     """Write summary.json atomically: success overall and per env, the mean final progress and the
     events (completed episodes; see :func:`~.stats.event_summary`), the config (secrets redacted),
-    the policy (spec, redacted arguments, class), versions, the command line (redacted) and,
-    when the run was stopped by a signal, its name in ``interrupted``."""
+    the policy (spec, redacted arguments, class), versions, the command line (redacted),
+    adaptive sampling's state (:func:`~.adaptive.adaptive_summary`, None without it) and, when the
+    run was stopped by a signal, its name in ``interrupted``. ``eval_info.json`` (lerobot-eval's
+    shape, :mod:`.eval_info`) is rewritten beside it from the same lines."""
     per_env = {
         env_id: success_summary([r for r in lines if r["env_id"] == env_id])
         for env_id in sorted({r["env_id"] for r in lines})
@@ -98,11 +104,15 @@ def write_summary(out: Path, cfg: RolloutConfig, lines: list[dict[str, Any]],
         "per_env": per_env,
         "mean_progress": mean_progress(lines),
         "events": event_summary(lines),
+        "world_model": world_model_summary(lines),
+        "trajectory": trajectory_summary(lines),
         "config": cfg.to_json(),
         "policy": policy if policy is not None else {"spec": cfg.policy, "args": cfg.to_json()["policy_kwargs"]},
         "versions": package_versions(),
         "command": redact_argv(sys.argv, secret_values(cfg.policy_kwargs)) if command is None else command,
+        "adaptive": adaptive_summary(cfg, lines, interrupted),
         "interrupted": interrupted,
     }
     write_atomic(out / SUMMARY_FILE, json.dumps(summary, indent=2, default=str) + "\n")
+    write_atomic(out / EVAL_INFO_FILE, json.dumps(eval_info(lines, cfg.video), indent=2) + "\n")
     return summary

@@ -16,22 +16,24 @@ import signal
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, RobosimCosmosError, WorkerError
 from ..policies.registry import spec_kind
 from ..policy_api import Policy
+from .adaptive import episode_feed, satisfied
 from .build import build
 from .config import RolloutConfig
 from .episode import EpisodeResult, run_episode
 from .folder import RunFolder
 from .redact import redact_argv, redact_kwargs, scrub, secret_values
 from .results import SUMMARY_FILE, append_result, read_results, rewrite_results, write_summary
+from .shards import Shard
 from .stats import success_summary
 from .workers import WorkerPool
 
@@ -185,8 +187,8 @@ class _InProcess:
         self.env, self.policy = build(cfg, policy)
         self.info = _describe(self.policy, secrets)
 
-    def run(self, episodes: list[int]) -> Iterator[dict[str, Any]]:
-        for episode in episodes:
+    def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]:
+        for episode in episodes:  # taken one at a time: an adaptive feed decides after each line
             yield run_episode(self.env, self.policy, self.cfg, episode, Path(self.cfg.out)).to_json()
 
     def close(self, abort: bool) -> None:
@@ -197,11 +199,20 @@ class _InProcess:
                 self.policy.close()
 
 
-class _InWorkers:
-    """``num_envs`` worker processes, one env and policy each."""
+class _Pool(Protocol):
+    def probe(self) -> dict[str, Any]: ...
+    def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]: ...
+    def terminate(self) -> None: ...
+    def close(self) -> None: ...
 
-    def __init__(self, cfg: RolloutConfig, workers: int, secrets: tuple[str, ...]) -> None:
-        self.pool = WorkerPool(cfg, workers)
+
+class _InPool:
+    """Episodes on a pool of workers, one env and policy each: ``num_envs`` worker processes
+    (:class:`.workers.WorkerPool`) or Ray actors (:class:`.ray_pool.RayPool`). Building waits
+    until a worker could build the env and the policy, so a run that cannot start writes nothing."""
+
+    def __init__(self, pool: _Pool, secrets: tuple[str, ...]) -> None:
+        self.pool = pool
         try:
             info = self.pool.probe()
         except BaseException:
@@ -211,7 +222,7 @@ class _InWorkers:
         if " at 0x" not in info["repr"]:
             self.info["repr"] = scrub(info["repr"], secrets)
 
-    def run(self, episodes: list[int]) -> Iterator[dict[str, Any]]:
+    def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]:
         return self.pool.run(episodes)
 
     def close(self, abort: bool) -> None:
@@ -230,16 +241,30 @@ class _Plan:
     done: set[int]
     errored: set[int]
     new: list[int]
+    rule_met: bool = False
 
     @classmethod
     def make(cls, folder: RunFolder, cfg: RolloutConfig) -> _Plan:
+        """What to run: for an adaptive run ``new`` is every episode up to the maximum that is
+        not recorded (handed out lazily by :meth:`feed`), or none when the rule already holds."""
         lines = [] if cfg.overwrite or not folder.exists() else read_results(folder.results_file)
         mine = [r for r in lines if r["env_id"] == cfg.env_id]
         done = {int(r["episode"]) for r in mine}
         errored = {int(r["episode"]) for r in mine if r.get("error")}
-        new = [i for i in range(cfg.episodes) if i not in done]
+        count = cfg.episodes if cfg.episodes_adaptive is None else cfg.episodes_adaptive
+        rule_met = satisfied(cfg, mine)
+        mine_to_run = range(count) if not isinstance(cfg.shard, Shard) else cfg.shard.episodes(count)
+        new = [] if rule_met else [i for i in mine_to_run if i not in done]
         todo = sorted(set(new) | (errored if cfg.retry_errors else set()))
-        return cls(lines, todo, done, errored, new)
+        return cls(lines, todo, done, errored, new, rule_met)
+
+    def feed(self, cfg: RolloutConfig) -> Iterable[int]:
+        """The episodes in the order they are handed out. Adaptive: errored ones to run again
+        first, then new ones in order while the rule does not hold over ``lines`` (which the
+        runner extends as results come in)."""
+        if cfg.episodes_adaptive is None:
+            return self.todo
+        return episode_feed(cfg, sorted(self.errored) if cfg.retry_errors else [], self.new, self.lines)
 
     @property
     def total(self) -> int:
@@ -251,7 +276,13 @@ class _Plan:
         text = f"resuming {path}: {len(self.done)} episodes done, "
         if cfg.retry_errors:
             return text + f"{len(self.todo)} to run ({len(self.errored)} errored to run again, {len(self.new)} new)"
-        text += f"{len(self.todo)} to run"
+        if cfg.episodes_adaptive is None:
+            text += f"{len(self.todo)} to run"
+        elif self.rule_met:
+            text += (f"{len(self.todo)} to run (the adaptive rule holds: a 95% Beta interval at most "
+                     f"{cfg.ci_width:g} wide over at least {cfg.min_episodes} completed episodes)")
+        else:
+            text += f"up to {len(self.todo)} to run (adaptive)"
         if self.errored:
             n = len(self.errored)
             text += (f"; kept {n} errored episode{'s' if n > 1 else ''} (a line with an error; "
@@ -325,6 +356,8 @@ def rollout(
         spec_kind(cfg.policy)  # an unknown spec fails before any work
     elif cfg.num_envs > 1:
         raise ConfigError("num_envs > 1 needs a policy spec string (each worker builds its own policy)")
+    elif cfg.executor == "ray":
+        raise ConfigError("executor='ray' needs a policy spec string (each Ray actor builds its own policy)")
     folder = RunFolder(cfg.out)  # an --out naming a file fails here
     report = _Progress(quiet=quiet or progress is False, bar=progress)
     try:
@@ -343,16 +376,21 @@ def _run(cfg: RolloutConfig, policy_obj: Policy | None, folder: RunFolder, repor
     command = redact_argv(sys.argv, secrets)
     identity = cfg.identity()
     policy_info: dict[str, Any] = {"spec": cfg.policy, "args": redact_kwargs(cfg.policy_kwargs)}
-    runner: _InProcess | _InWorkers | None = None
+    runner: _InProcess | _InPool | None = None
     started = finished = False
     lines: list[dict[str, Any]] = []
     summary: dict[str, Any] | None = None
     interrupted: RolloutInterrupted | None = None
 
-    def start_runner(plan: _Plan) -> _InProcess | _InWorkers:
+    def start_runner(plan: _Plan) -> _InProcess | _InPool:
+        workers = min(cfg.num_envs, len(plan.todo))
+        if cfg.executor == "ray":
+            from .ray_pool import RayPool
+
+            return _InPool(RayPool(cfg, workers, cfg.ray_address, note=report.note), secrets)
         if cfg.num_envs == 1 or len(plan.todo) == 1 or policy_obj is not None:
             return _InProcess(cfg, policy_obj, secrets)
-        return _InWorkers(cfg, min(cfg.num_envs, len(plan.todo)), secrets)
+        return _InPool(WorkerPool(cfg, workers), secrets)
 
     try:
         # 1. An existing folder: lock it, then it must hold this run (or be started over).
@@ -393,7 +431,7 @@ def _run(cfg: RolloutConfig, policy_obj: Policy | None, folder: RunFolder, repor
         index = {int(r["episode"]): i for i, r in enumerate(lines) if r["env_id"] == cfg.env_id}
         done = plan.total - len(plan.todo)
         if runner is not None and plan.todo:
-            for line in runner.run(plan.todo):
+            for line in runner.run(plan.feed(cfg)):
                 if line.get("error"):
                     line["error"] = scrub(str(line["error"]), secrets)
                 episode = int(line["episode"])

@@ -28,18 +28,48 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
     return lo, hi
 
 
-def success_summary(lines: list[dict]) -> dict:
-    """{episodes, completed, successes, errors, success_rate, ci95: [lo, hi], clipped_values,
-    speed_limited_steps} of result lines.
+def beta_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Equal-tailed ``level`` credible interval of a success rate under a uniform prior: the
+    ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of Beta(k + 1, n - k + 1), as NVIDIA
+    RoboLab reports it; (0, 1) when n == 0 (the prior itself).
 
-    An episode that raised (a non-null ``error``: the policy, the env or the connection failed)
-    says nothing about the policy's skill: ``successes``, ``success_rate`` and ``ci95`` count the
-    ``completed`` episodes only, and ``errors`` counts the others beside them.
+    Unlike the Wilson interval it never touches 0 or 1 unless n == 0: all-success still leaves
+    room for failures (``beta_interval(10, 10)`` is about (0.715, 0.998)). So with equal tails
+    the observed rate lies inside only for 0 < k < n; 0/n and n/n sit just outside.
+
+    >>> [round(v, 3) for v in beta_interval(8, 10)]
+    [0.482, 0.94]
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise InvalidInputError(f"n must be a non-negative integer, got {n!r}")
+    if isinstance(successes, bool) or not isinstance(successes, int) or not 0 <= successes <= n:
+        raise InvalidInputError(f"successes must be an integer in [0, n={n}], got {successes!r}")
+    if not 0.0 < level < 1.0:
+        raise InvalidInputError(f"level must lie strictly between 0 and 1, got {level!r}")
+    if n == 0:
+        return 0.0, 1.0
+    from scipy.stats import beta  # imported here: scipy.stats takes a while to load
+
+    a, b = successes + 1, n - successes + 1
+    tail = (1.0 - level) / 2.0
+    return float(beta.ppf(tail, a, b)), float(beta.ppf(1.0 - tail, a, b))
+
+
+def success_summary(lines: list[dict]) -> dict:
+    """{episodes, completed, successes, errors, success_rate, ci95: [lo, hi], ci95_beta: [lo, hi],
+    clipped_values, speed_limited_steps} of result lines.
+
+    ``ci95`` is the Wilson score interval, ``ci95_beta`` the Beta credible interval
+    (:func:`beta_interval`, what RoboLab reports). An episode that raised (a non-null ``error``:
+    the policy, the env or the connection failed) says nothing about the policy's skill:
+    ``successes``, ``success_rate`` and both intervals count the ``completed`` episodes only, and
+    ``errors`` counts the others beside them.
     """
     completed = [r for r in lines if not r.get("error")]
     n = len(completed)
     k = sum(1 for r in completed if r.get("success"))
     lo, hi = wilson_interval(k, n)
+    beta_lo, beta_hi = beta_interval(k, n)
     return {
         "episodes": len(lines),
         "completed": n,
@@ -49,6 +79,7 @@ def success_summary(lines: list[dict]) -> dict:
         "clipped_values": sum(int(r.get("clipped_values") or 0) for r in lines),
         "speed_limited_steps": sum(int(r.get("speed_limited_steps") or 0) for r in lines),
         "ci95": [lo, hi],
+        "ci95_beta": [beta_lo, beta_hi],
     }
 
 

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from .folder import RunFolder
 from .redact import redact_argv, redact_kwargs, secret_values
 from .results import SUMMARY_FILE, package_versions, parse_results, write_atomic
 from .runner import RolloutInterrupted, RolloutResult, rollout
+from .shards import Shard
 from .stats import outcome_summary
 
 SUITE_SUMMARY_FILE = "suite_summary.json"
@@ -117,11 +118,16 @@ def _members(env_ids: tuple[str, ...], tiers: tuple[InstructionTier, ...], spec:
     if refused:
         raise ConfigError(f"a suite run takes no {', '.join(refused)}: each task and tier samples its own "
                           "instructions (run one --env with one tier to override the instruction)")
-    members = []
+    members: list[_Member] = []
+    shard = options.get("shard")
+    count = len(env_ids) * len(tiers)
     for env_id in env_ids:
         for tier in tiers:
             folder = out / env_name(env_id) / tier
             cfg = RolloutConfig(env_id=env_id, policy=spec, out=str(folder), instruction_tier=tier, **options)
+            if isinstance(cfg.shard, Shard) and shard is not None:
+                # episodes are dealt round-robin over task × tier × episode, not per member
+                cfg = replace(cfg, shard=cfg.shard.member(len(members), count))
             members.append(_Member(env_id, tier, cfg))
     return members
 
@@ -188,6 +194,25 @@ def _suite_summary(root: Path, members: list[_Member], suite: str | None,
         "command": redact_argv(sys.argv, secret_values(first.policy_kwargs)),
         "interrupted": interrupted,
     }
+
+
+def merge_suite_summary(root: Path, shards: list[Path]) -> dict[str, Any] | None:
+    """Write ``root/suite_summary.json`` over member folders merged from suite shards (the first
+    shard's suite summary names the suite, its tasks and tiers)."""
+    try:
+        first = json.loads((shards[0] / SUITE_SUMMARY_FILE).read_text())
+        env_ids, tiers, suite = list(first["tasks"]), list(first["tiers"]), first.get("suite")
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"{shards[0] / SUITE_SUMMARY_FILE} is unreadable or not a suite summary") from None
+    members = []
+    for env_id in env_ids:
+        for tier in tiers:
+            folder = root / env_name(env_id) / tier
+            identity = RunFolder(folder).recorded_identity()
+            if identity is None:
+                raise ConfigError(f"{folder} was not merged: no shard holds {env_name(env_id)}/{tier}")
+            members.append(_Member(env_id, tier, RolloutConfig.from_identity(identity, out=str(folder))))
+    return _write(root, _suite_summary(root, members, suite))
 
 
 def _write(root: Path, summary: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ import os
 import queue
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,21 +59,44 @@ def _draw_text(strip: np.ndarray, lines: list[str], centre: bool = False) -> np.
     return np.asarray(img)
 
 
-def compose_frame(camera: np.ndarray, prediction: np.ndarray | None, caption: list[str]) -> np.ndarray:
-    """[H + caption, 2W, 3]: camera on the left, the prediction (resized) or a grey panel on the
-    right, caption lines in a strip below."""
+def _label_panel(panel: np.ndarray, text: str) -> np.ndarray:
+    """``panel`` with ``text`` in white on a darkened band along its top (a copy)."""
+    if Image is None or not text:
+        return panel
+    out = panel.copy()
+    band = out[: min(14, out.shape[0])]
+    band[:] = (band * 0.45).astype(np.uint8)
+    img = Image.fromarray(out)
+    ImageDraw.Draw(img).text((3, 1), text, fill=(255, 255, 255), font=_FONT)
+    return np.asarray(img)
+
+
+def compose_frame(camera: np.ndarray, prediction: np.ndarray | None, caption: list[str],
+                  prediction_label: str = "") -> np.ndarray:
+    """[H + caption, 2W, 3]: camera on the left, the prediction (resized, ``prediction_label``
+    written on it) or a grey panel on the right, caption lines in a strip below."""
     h, w = camera.shape[:2]
-    right = no_prediction_panel(h, w) if prediction is None else resize_nearest(prediction, h, w)
+    if prediction is None:
+        right = no_prediction_panel(h, w)
+    else:
+        right = _label_panel(resize_nearest(prediction, h, w), prediction_label)
     top = np.concatenate([camera, right], axis=1)
     strip = np.zeros((CAPTION_HEIGHT, 2 * w, 3), dtype=np.uint8)
     return np.concatenate([top, _draw_text(strip, caption)], axis=0)
 
 
+def plain_frame(frame: np.ndarray, caption: list[str]) -> np.ndarray:
+    """A frame as it is (the caption is ignored): for videos of the predicted frames alone."""
+    return frame
+
+
 class VideoWriter:
     """Composes and encodes frames on a background thread (rendering the next frame overlaps
-    with encoding this one); streams to ``<stem>.partial.mp4`` and renames on :meth:`finish`."""
+    with encoding this one); streams to ``<stem>.partial.mp4`` and renames on :meth:`finish`.
+    ``compose(*parts, caption, **options)`` makes a frame of what :meth:`add` is given
+    (default: :func:`compose_frame`)."""
 
-    def __init__(self, final_dir: Path, stem: str, fps: int = FPS) -> None:
+    def __init__(self, final_dir: Path, stem: str, fps: int = FPS, compose: Any = compose_frame) -> None:
         import imageio.v2 as imageio
 
         final_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +108,8 @@ class VideoWriter:
             ffmpeg_params=["-preset", "ultrafast", "-tune", "zerolatency"],
         )
         self.frames = 0
-        self._last: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._compose = compose
+        self._last: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         self._error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=16)
         self._thread = threading.Thread(target=self._run, name=f"video-{stem}", daemon=True)
@@ -104,17 +129,18 @@ class VideoWriter:
             if self._error is not None:
                 continue
             try:
-                camera, prediction, caption = item
-                self._write(compose_frame(camera, prediction, caption))
-                self._last = (camera, prediction)
+                parts, options = item
+                self._write(self._compose(*parts, **options))
+                self._last = (parts[:-1], options)
             except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
                 self._error = exc
 
-    def add(self, camera: np.ndarray, prediction: np.ndarray | None, caption: list[str]) -> None:
-        """Queue one frame (the arrays must not be modified afterwards)."""
+    def add(self, *parts: Any, **options: Any) -> None:
+        """Queue one frame: ``compose``'s arguments, the caption last (the arrays must not be
+        modified afterwards)."""
         if self._error is not None:
             raise self._error
-        self._queue.put((camera, prediction, caption))
+        self._queue.put((parts, options))
 
     def _stop(self) -> None:
         if self._thread.is_alive():
@@ -132,7 +158,8 @@ class VideoWriter:
                 self.abort()
                 return None
             if final_caption is not None and hold > 0:
-                frame = compose_frame(self._last[0], self._last[1], final_caption)
+                parts, options = self._last
+                frame = self._compose(*parts, final_caption, **options)
                 for _ in range(hold):
                     self._write(frame)
             self._writer.close()

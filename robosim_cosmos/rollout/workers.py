@@ -18,8 +18,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,7 @@ class WorkerPool:
 
     def __init__(self, cfg: RolloutConfig, workers: int) -> None:
         self.cfg = cfg
+        self.workers = workers
         self._futures: list[Future[Any]] = []
         self._pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=mp.get_context("spawn"),
@@ -123,18 +124,41 @@ class WorkerPool:
             raise WorkerError(f"a worker process died while building the env and the policy ({exc})") from None
         return info
 
-    def run(self, episodes: list[int]) -> Iterator[dict[str, Any]]:
-        """Run the episodes; yield each result line as it finishes."""
-        futures = [self._pool.submit(_worker_run, ep) for ep in episodes]
-        self._futures.extend(futures)
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except BrokenProcessPool:
+    def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]:
+        """Run the episodes; yield each result line as it finishes.
+
+        At most one episode per worker is handed out at a time, and the next one is taken from
+        ``episodes`` only after the lines that finished were yielded (and recorded): an adaptive
+        run's feed stops as soon as its rule holds, so few episodes run beyond it."""
+        pending = iter(episodes)
+        running: set[Future[Any]] = set()
+
+        def hand_out() -> None:
+            while len(running) < self.workers:
+                episode = next(pending, None)
+                if episode is None:
+                    return
+                future = self._pool.submit(_worker_run, episode)
+                self._futures.append(future)
+                running.add(future)
+
+        hand_out()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            running -= finished
+            lines, broken = [], False
+            for future in finished:
+                try:
+                    lines.append(future.result())
+                except BrokenProcessPool:
+                    broken = True
+            yield from lines  # the episodes that did finish are recorded before the error
+            if broken:
                 raise WorkerError(
                     "a worker process died while running episodes (killed, out of memory, or a crash in native "
                     "code); the finished episodes are recorded, run the same command again to resume"
-                ) from None
+                )
+            hand_out()
 
     def terminate(self) -> None:
         """Cancel what has not started and kill the workers now (an interrupted run)."""

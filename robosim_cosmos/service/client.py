@@ -21,9 +21,10 @@ from websockets.protocol import State
 from websockets.sync.client import ClientConnection, connect
 
 from ..errors import ConfigError, InvalidInputError, ProtocolError
-from ..observations import CAMERAS
+from ..observations import CAMERAS, EXTERIOR_CAMERAS
 from ..policy_api import LAYOUT_OF_WIDTH, LAYOUT_WIDTH, LAYOUTS, ActionChunk, Layout, Policy
 from .codec import packb, unpackb
+from .images import image_size_option, resize_image
 from .protocol import (
     ACTION_KEYS,
     AUTH_SCHEMES,
@@ -53,8 +54,14 @@ if "proxy" in _CONNECT_PARAMS:
     _CONNECT_EXTRA["proxy"] = None
 
 
-def observation_to_request(observation: Mapping[str, Any], instruction: str) -> dict[str, Any]:
-    """Build the wire request from a DROID observation dict, as the RoboLab client does."""
+def observation_to_request(
+    observation: Mapping[str, Any], instruction: str, exterior_size: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """Build the wire request from a DROID observation dict, as the RoboLab client does.
+
+    Images go as the env rendered them; ``exterior_size`` (H, W) resizes the two exterior
+    cameras (area average), e.g. (180, 320) next to a 360×640 wrist image as the RoboLab client sends.
+    """
     missing = [k for k in (*CAMERAS, *STATE_WIDTHS) if k not in observation]
     if missing:
         raise InvalidInputError(
@@ -70,6 +77,8 @@ def observation_to_request(observation: Mapping[str, Any], instruction: str) -> 
             raise InvalidInputError(
                 f"observation[{key!r}] must be uint8 [H, W, 3], got {image.dtype} {image.shape}"
             )
+        if exterior_size is not None and key in EXTERIOR_CAMERAS:
+            image = resize_image(image, *exterior_size, resample="box")
         request[OBSERVATION_PREFIX + key] = np.ascontiguousarray(image)
     for key, width in STATE_WIDTHS.items():
         value = np.asarray(observation[key], dtype=np.float64)
@@ -92,6 +101,8 @@ class Cosmos3ServicePolicy(Policy):
     Every failure on the wire raises :class:`ProtocolError`; a reply whose actions do not fit
     the announced layout raises :class:`PolicyError` like any policy's would. Chunks carry the
     server's predicted video when it sends one (``set_return_video(False)`` drops it).
+    Images are sent at the env's size; ``exterior_image_size=(180, 320)`` shrinks the two exterior
+    views, which with a 360×640 env gives exactly the RoboLab client's sizes (wrist 360×640).
     """
 
     predicts_video = True
@@ -107,6 +118,7 @@ class Cosmos3ServicePolicy(Policy):
         connect_timeout: float = 10.0,
         receive_timeout: float = 120.0,
         retries: int = 2,
+        exterior_image_size: tuple[int, int] | list[int] | None = None,
     ) -> None:
         if auth_scheme not in AUTH_SCHEMES:
             raise ConfigError(f"auth_scheme {auth_scheme!r} is not supported; valid: {list(AUTH_SCHEMES)}")
@@ -119,6 +131,7 @@ class Cosmos3ServicePolicy(Policy):
         self.connect_timeout = float(connect_timeout)
         self.receive_timeout = float(receive_timeout)
         self.retries = int(retries)
+        self.exterior_image_size = image_size_option(exterior_image_size, "exterior_image_size")
         self.metadata: dict[str, Any] = {}
         self.layout: Layout = DEFAULT_METADATA["layout"]
         self.embodiment: str = DEFAULT_METADATA["embodiment"]
@@ -255,32 +268,9 @@ class Cosmos3ServicePolicy(Policy):
 
     def get_actions(self, observation: Mapping[str, Any], instruction: str) -> ActionChunk:
         """Send one observation, wait for the action chunk (and video, if the server sends it)."""
-        payload = packb(observation_to_request(observation, instruction))
+        payload = packb(self._request(observation, instruction))
         with self._lock:
-            ws = self._ensure_connected()
-            start = time.perf_counter()
-            try:
-                ws.send(payload)
-                frame = ws.recv(timeout=self.receive_timeout)
-            except TimeoutError as exc:
-                # A late reply would answer the next request: start over on a new connection.
-                self._drop()
-                raise ProtocolError(
-                    f"policy server at {self.address} sent no reply within {self.receive_timeout:g} s"
-                ) from exc
-            except ConnectionClosed as exc:
-                self._drop()
-                raise ProtocolError(
-                    f"connection to the policy server at {self.address} was lost ({_describe(exc)}); "
-                    "the next call reconnects"
-                ) from exc
-            except OSError as exc:
-                self._drop()
-                raise ProtocolError(
-                    f"connection to the policy server at {self.address} failed ({exc}); "
-                    "the next call reconnects"
-                ) from exc
-            latency = time.perf_counter() - start
+            frame, latency = self._send_recv(payload)
             if isinstance(frame, str):
                 self._drop()  # the server closes with 1011 after an error frame
                 last = frame.strip().splitlines()[-1] if frame.strip() else "(empty traceback)"
@@ -293,6 +283,40 @@ class Cosmos3ServicePolicy(Policy):
                     f"policy server at {self.address} sent an unreadable reply: {exc}"
                 ) from exc
         return self._to_chunk(reply, latency)
+
+    def _request(self, observation: Mapping[str, Any], instruction: str) -> dict[str, Any]:
+        """The wire request for one observation (subclasses speak other servers' contracts)."""
+        return observation_to_request(observation, instruction, self.exterior_image_size)
+
+    def _send_recv(self, payload: bytes, timeout: float | None = None) -> tuple[bytes | str, float]:
+        """Send one frame and wait for the answer (up to ``timeout``, default ``receive_timeout``
+        seconds): (frame, seconds taken). Call with the lock held.
+
+        Transport failures drop the connection (the next call reconnects) and raise ProtocolError.
+        """
+        ws = self._ensure_connected()
+        wait = self.receive_timeout if timeout is None else timeout
+        start = time.perf_counter()
+        try:
+            ws.send(payload)
+            frame = ws.recv(timeout=wait)
+        except TimeoutError as exc:
+            # A late reply would answer the next request: start over on a new connection.
+            self._drop()
+            raise ProtocolError(f"policy server at {self.address} sent no reply within {wait:g} s") from exc
+        except ConnectionClosed as exc:
+            self._drop()
+            raise ProtocolError(
+                f"connection to the policy server at {self.address} was lost ({_describe(exc)}); "
+                "the next call reconnects"
+            ) from exc
+        except OSError as exc:
+            self._drop()
+            raise ProtocolError(
+                f"connection to the policy server at {self.address} failed ({exc}); "
+                "the next call reconnects"
+            ) from exc
+        return frame, time.perf_counter() - start
 
     def _to_chunk(self, reply: Any, latency: float) -> ActionChunk:
         if not isinstance(reply, dict):

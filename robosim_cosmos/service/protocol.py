@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 
 from ..errors import ConfigError, ResourceNotFoundError
 from ..observations import CAMERAS, DEFAULT_CAMERA
+from ..policy_api import Layout
 
 OBSERVATION_PREFIX = "observation/"
 """Request keys are the DROID observation keys with this prefix."""
@@ -59,7 +60,37 @@ DEFAULT_METADATA: dict[str, Any] = {
 """What NVIDIA's RoboLab Cosmos3-Nano-Policy-DROID server produces when its metadata says nothing."""
 
 URL_SCHEME = "cosmos3://"
+OPENPI_URL_SCHEME = "openpi://"
+"""Spec prefix of an openpi / RoboArena DROID policy server (:mod:`.openpi_client`)."""
 SERVE_HINT = "is the server running? start one with `robosim-cosmos serve --policy ...`"
+
+Dialect = Literal["cosmos3", "openpi", "roboarena"]
+DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
+"""How a server answers: ``cosmos3`` (the RoboLab server: reply ``action``, metadata naming the
+layout), ``openpi`` (metadata ``{}``, reply ``actions``), ``roboarena`` (a config dict as metadata,
+reply ``actions``, ``endpoint: "reset"`` requests)."""
+
+ActionSpace = Literal["joint_velocity", "joint_position"]
+ACTION_SPACES: tuple[ActionSpace, ...] = get_args(ActionSpace)
+ACTION_SPACE_LAYOUT: dict[ActionSpace, Layout] = {"joint_velocity": "joint_vel", "joint_position": "joint_pos"}
+"""The policy_api layout of each DROID action space's rows."""
+
+ROBOARENA_DEFAULTS: dict[str, Any] = {
+    "image_resolution": None,
+    "needs_wrist_camera": True,
+    "n_external_cameras": 1,
+    "needs_stereo_camera": False,
+    "needs_session_id": False,
+    "action_space": "joint_position",
+}
+"""A RoboArena server's metadata keys and what the RoboArena client assumes when one is missing.
+``image_resolution`` is ``[H, W]`` (images resized to it, aspect ratio not kept) or None (sent as
+captured)."""
+ENDPOINT_KEY = "endpoint"
+"""RoboArena requests say ``"infer"`` or ``"reset"`` here; openpi servers never see it."""
+SESSION_KEY = "session_id"
+RESET_REPLY = "reset successful"
+"""What RoboArena servers answer a reset with: a text frame (the reference client ignores it)."""
 
 
 def auth_header(scheme: AuthScheme, api_key: str) -> dict[str, str]:
@@ -141,22 +172,25 @@ def ws_url(host: str, port: int) -> str:
     return f"ws://[{host}]:{port}" if ":" in host else f"ws://{host}:{port}"
 
 
-def parse_address(spec: str) -> tuple[str, int]:
-    """``cosmos3://HOST:PORT`` (or ``cosmos3://[IPv6]:PORT``) -> (host, port)."""
-    rest = spec[len(URL_SCHEME):].rstrip("/") if spec.startswith(URL_SCHEME) else ""
+def parse_address(spec: str, scheme: str = URL_SCHEME) -> tuple[str, int]:
+    """``cosmos3://HOST:PORT`` (or ``cosmos3://[IPv6]:PORT``; ``scheme`` names another prefix,
+    e.g. ``openpi://``) -> (host, port)."""
+    rest = spec[len(scheme):].rstrip("/") if spec.startswith(scheme) else ""
     if rest.startswith("["):
         host, _, port = rest[1:].partition("]:")
     else:
         host, _, port = rest.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(
-            f"policy spec {spec!r}: expected {URL_SCHEME}HOST:PORT (e.g. {URL_SCHEME}127.0.0.1:8000)"
+            f"policy spec {spec!r}: expected {scheme}HOST:PORT (e.g. {scheme}127.0.0.1:8000)"
         )
     return host, int(port)
 
 
 __all__ = [
     "ACTION_KEYS",
+    "ACTION_SPACES",
+    "ACTION_SPACE_LAYOUT",
     "API_KEY_ENV",
     "AUTH_HEADER",
     "AUTH_SCHEMES",
@@ -165,17 +199,25 @@ __all__ = [
     "DEFAULT_CAMERA",
     "DEFAULT_MAX_FRAME_BYTES",
     "DEFAULT_METADATA",
+    "DIALECTS",
+    "ENDPOINT_KEY",
     "HEALTH_PATH",
     "IMAGE_KEYS",
     "OBSERVATION_PREFIX",
+    "OPENPI_URL_SCHEME",
     "PROMPT_KEY",
+    "RESET_REPLY",
+    "ROBOARENA_DEFAULTS",
     "SERVE_HINT",
+    "SESSION_KEY",
     "SINGLE_IMAGE_KEY",
     "STATE_WIDTHS",
     "TIMING_KEY",
     "URL_SCHEME",
     "VIDEO_KEY",
+    "ActionSpace",
     "AuthScheme",
+    "Dialect",
     "auth_header",
     "is_loopback_host",
     "parse_address",

@@ -8,6 +8,12 @@ traceback, and that connection is closed with code 1011. ``GET /healthz`` answer
 200 "OK". A frame larger than ``max_frame_bytes`` (default
 :data:`~.protocol.DEFAULT_MAX_FRAME_BYTES`, 16 MiB) is refused from its header, before
 its payload is read: that connection is closed with code 1009, the others go on.
+
+``dialect`` makes the server answer like another DROID policy server (for loopback tests of
+the ``openpi://`` client): ``openpi`` sends the metadata ``{}`` and replies ``actions``;
+``roboarena`` sends a RoboArena config as metadata, replies ``actions``, answers
+``endpoint: "reset"`` with the text ``reset successful`` and resets the policy on a reset or
+a new ``session_id``.
 """
 
 from __future__ import annotations
@@ -31,23 +37,30 @@ from websockets.http11 import Request, Response
 
 from ..errors import ConfigError, InvalidInputError, InvalidTypeError, ServerStartError
 from ..observations import CAMERAS, DEFAULT_CAMERA
-from ..policy_api import LAYOUT_WIDTH, LAYOUTS, Policy
+from ..policy_api import LAYOUT_WIDTH, LAYOUTS, Layout, Policy
 from .codec import packb, unpackb
 from .protocol import (
+    ACTION_SPACE_LAYOUT,
     API_KEY_ENV,
     AUTH_HEADER,
     AUTH_SCHEMES,
     CLOSE_INTERNAL_ERROR,
     CLOSE_MESSAGE_TOO_BIG,
     DEFAULT_MAX_FRAME_BYTES,
+    DIALECTS,
+    ENDPOINT_KEY,
     HEALTH_PATH,
     IMAGE_KEYS,
     OBSERVATION_PREFIX,
     PROMPT_KEY,
+    RESET_REPLY,
+    ROBOARENA_DEFAULTS,
+    SESSION_KEY,
     SINGLE_IMAGE_KEY,
     STATE_WIDTHS,
     TIMING_KEY,
     VIDEO_KEY,
+    Dialect,
     is_loopback_host,
     parse_auth,
     ws_url,
@@ -58,6 +71,53 @@ __all__ = ["PolicyServer", "request_to_observation"]
 log = logging.getLogger(__name__)
 
 _ACCEPTED_SCHEMES = tuple(s.lower() for s in AUTH_SCHEMES)
+_SPACE_OF_LAYOUT = {layout: space for space, layout in ACTION_SPACE_LAYOUT.items()}
+
+
+def roboarena_metadata(layout: Layout, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The RoboArena config a server of ``layout`` rows announces: the RoboArena defaults, the
+    action space of the layout, ``extra`` on top (checked; ConfigError naming what is wrong)."""
+    meta = {**ROBOARENA_DEFAULTS, "action_space": _SPACE_OF_LAYOUT[layout], **extra}
+    if meta["action_space"] != _SPACE_OF_LAYOUT[layout]:
+        raise ConfigError(
+            f"metadata action_space {meta['action_space']!r} contradicts the policy's {layout!r} rows "
+            f"({_SPACE_OF_LAYOUT[layout]!r}); leave it out"
+        )
+    res = meta["image_resolution"]
+    ok = res is None or (
+        isinstance(res, (list, tuple)) and len(res) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in res)
+    )
+    if not ok:
+        raise ConfigError(f"image_resolution must be [H, W] (positive integers) or null, got {res!r}")
+    if meta["n_external_cameras"] not in (1, 2) or isinstance(meta["n_external_cameras"], bool):
+        raise ConfigError(f"n_external_cameras must be 1 or 2, got {meta['n_external_cameras']!r}")
+    for key in ("needs_wrist_camera", "needs_stereo_camera", "needs_session_id"):
+        if not isinstance(meta[key], bool):
+            raise ConfigError(f"{key} must be true or false, got {meta[key]!r}")
+    if res is not None:
+        meta["image_resolution"] = [int(v) for v in res]
+    return meta
+
+
+def check_roboarena_request(request: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
+    """What a RoboArena server relies on: the cameras its config asks for, at its resolution,
+    and a ``session_id`` when it needs one. InvalidInputError naming the first problem."""
+    cameras = [f"exterior_image_{i}_left" for i in range(1, int(meta["n_external_cameras"]) + 1)]
+    if meta["needs_wrist_camera"]:
+        cameras.append("wrist_image_left")
+    res = meta["image_resolution"]
+    for camera in cameras:
+        key = OBSERVATION_PREFIX + camera
+        if key not in request:
+            raise InvalidInputError(f"request lacks {key!r}, which this server's metadata asks for")
+        image = _image(request[key], key)
+        if res is not None and list(image.shape[:2]) != list(res):
+            raise InvalidInputError(
+                f"{key!r} is {image.shape[0]}x{image.shape[1]}; this server's image_resolution is {res[0]}x{res[1]}"
+            )
+    if meta["needs_session_id"] and not isinstance(request.get(SESSION_KEY), str):
+        raise InvalidInputError(f"request needs a {SESSION_KEY!r} string (the metadata says needs_session_id)")
 
 
 def _image(value: Any, key: str) -> np.ndarray:
@@ -142,6 +202,7 @@ class PolicyServer:
         decode_video: bool = False,
         metadata: Mapping[str, Any] | None = None,
         max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES,
+        dialect: Dialect = "cosmos3",
     ) -> None:
         if not isinstance(policy, Policy):
             raise ConfigError(
@@ -149,6 +210,14 @@ class PolicyServer:
             )
         if policy.layout not in LAYOUT_WIDTH:
             raise ConfigError(f"policy layout {policy.layout!r} is unknown; valid: {list(LAYOUTS)}")
+        if dialect not in DIALECTS:
+            raise ConfigError(f"unknown dialect {dialect!r}; valid: {list(DIALECTS)}")
+        if dialect != "cosmos3" and policy.layout not in _SPACE_OF_LAYOUT:
+            raise ConfigError(
+                f"a {dialect} DROID server answers joint rows ({', '.join(map(repr, _SPACE_OF_LAYOUT))}); "
+                f"this policy's layout is {policy.layout!r}"
+            )
+        self.dialect: Dialect = dialect
         if api_key is not None and not api_key:
             raise ConfigError("api_key must be a non-empty string or None (no auth)")
         try:
@@ -177,12 +246,19 @@ class PolicyServer:
         }
         extra = dict(metadata or {})
         clashes = {k: extra[k] for k in derived if k in extra and extra[k] != derived[k]}
-        if clashes:
+        if dialect == "cosmos3" and clashes:
             raise ConfigError(
                 f"metadata {clashes} contradicts the policy ({ {k: derived[k] for k in clashes} }); "
                 "these keys are filled in from the policy, leave them out"
             )
-        self.metadata: dict[str, Any] = {**extra, **derived}
+        if dialect == "cosmos3":
+            self.metadata: dict[str, Any] = {**extra, **derived}
+        elif dialect == "openpi":
+            self.metadata = extra  # openpi DROID servers announce nothing: {}
+        else:
+            self.metadata = roboarena_metadata(policy.layout, extra)
+        self._session: str | None = None  # the RoboArena session the policy's state belongs to
+        self._fresh = True  # the policy's state belongs to no session yet (new, or just reset)
         self._metadata_frame = packb(self.metadata)  # fails early if not serializable
         self._policy_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -352,18 +428,38 @@ class PolicyServer:
                     peer, exc.sent.reason or "message too big", self.max_frame_bytes,
                 )
 
-    def _answer(self, message: bytes | str) -> bytes:
+    def _answer(self, message: bytes | str) -> bytes | str:
         """Decode, run the policy, encode: runs on a worker thread."""
         if isinstance(message, str):
             raise InvalidInputError("expected a binary msgpack frame, got a text frame")
-        obs, prompt = request_to_observation(unpackb(message))
+        request = unpackb(message)
+        session: str | None = None
+        if self.dialect == "roboarena" and isinstance(request, dict):
+            endpoint = request.get(ENDPOINT_KEY, "infer")
+            if endpoint == "reset":
+                with self._policy_lock:
+                    self.policy.reset()
+                    self._session, self._fresh = None, True
+                return RESET_REPLY
+            if endpoint != "infer":
+                raise InvalidInputError(f"unknown {ENDPOINT_KEY!r} {endpoint!r}; valid: 'infer', 'reset'")
+            check_roboarena_request(request, self.metadata)
+            session = request.get(SESSION_KEY)
+        obs, prompt = request_to_observation(request)
         queued = time.perf_counter()
         with self._policy_lock:  # policies need not be thread-safe
+            if session is not None and session != self._session:
+                if not self._fresh:
+                    self.policy.reset()  # a new episode without a reset: forget the last one's state
+                self._session = session
+            self._fresh = False
             start = time.perf_counter()
             chunk = self.policy.get_actions(obs, prompt)
             end = time.perf_counter()
+        if self.dialect != "cosmos3" and chunk.layout != self.policy.layout:
+            raise InvalidInputError(f"policy answered {chunk.layout!r} rows, announced {self.policy.layout!r}")
         reply: dict[str, Any] = {
-            "action": np.ascontiguousarray(chunk.actions, dtype=np.float32),
+            ("action" if self.dialect == "cosmos3" else "actions"): np.ascontiguousarray(chunk.actions, np.float32),
             TIMING_KEY: {"infer_ms": 1e3 * (end - start), "queue_ms": 1e3 * (start - queued)},
         }
         if self.decode_video and chunk.predicted_video is not None:

@@ -61,6 +61,13 @@ def _port(text: str) -> int:
     return port
 
 
+def _image_size(text: str) -> tuple[int, int]:
+    height, sep, width = text.lower().partition("x")
+    if not sep or not height.strip().isdigit() or not width.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 180x320, got {text!r}")
+    return int(height), int(width)
+
+
 def _megabytes(text: str) -> float:
     """argparse type for --max-frame-mb: a positive number of MiB."""
     try:
@@ -196,7 +203,7 @@ def _cmd_rollout(args: argparse.Namespace) -> int:
         max_steps=args.max_steps, policy_kwargs=parse_policy_args(args.policy_arg), overwrite=args.overwrite,
         retry_errors=args.retry_errors, render_quality=args.render_quality,
         world_model_scoring=args.world_model_scoring, save_chunks=args.save_chunks,
-        executor=args.executor, ray_address=args.ray_address, shard=args.shard,
+        executor=args.executor, ray_address=args.ray_address, shard=args.shard, image_size=args.image_size,
     )
     try:
         if args.env is not None and len(tiers) == 1:  # one run folder, as ever
@@ -406,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --episodes-adaptive: the interval width to stop at (default 0.14)")
     ro.add_argument("--min-episodes", type=int, default=None, metavar="N",
                     help="with --episodes-adaptive: completed episodes needed before stopping (default 10)")
+    ro.add_argument("--image-size", type=_image_size, default=(180, 320), metavar="HxW",
+                    help="camera image size (default 180x320, DROID's; 360x640 as RoboLab's Cosmos 3 client)")
     ro.add_argument("--executor", default="local", choices=list(EXECUTORS),
                     help="local: this process or --num-envs worker processes (default); ray: --num-envs Ray actors")
     ro.add_argument("--ray-address", default=None, metavar="ADDR",

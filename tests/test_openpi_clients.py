@@ -515,3 +515,26 @@ def test_unset_open_loop_steps_is_the_policys_default_in_the_run_identity():
     assert RolloutConfig(reach, "openpi://127.0.0.1:9").identity()["open_loop_steps"] == "policy default"
     assert RolloutConfig(reach, "scripted").identity()["open_loop_steps"] == 8  # as folders from before recorded
     assert RolloutConfig(reach, "openpi://127.0.0.1:9", open_loop_steps=4).identity()["open_loop_steps"] == 4
+
+
+def test_a_rollout_at_360x640_sends_the_robolab_clients_image_sizes(tmp_path):
+    from robosim_cosmos.observations import CAMERAS
+    from robosim_cosmos.rollout import RolloutConfig
+    from robosim_cosmos.rollout.build import make_env
+    from robosim_cosmos.service.client import observation_to_request
+
+    cfg = RolloutConfig("robosim_cosmos/DroidReach-v0", "cosmos3://127.0.0.1:9", image_size=(360, 640),
+                        out=str(tmp_path))
+    assert cfg.identity()["image_size"] == [360, 640]
+    env = make_env(cfg, "joint_pos", "rgb")
+    try:
+        obs, _ = env.reset(seed=0)
+    finally:
+        env.close()
+    assert all(obs[cam].shape == (360, 640, 3) for cam in CAMERAS)
+    request = observation_to_request(obs, "reach", (180, 320))
+    shapes = {k: np.asarray(v).shape for k, v in request.items() if k.endswith(("_left", "_image"))}
+    assert shapes["observation/wrist_image_left"] == (360, 640, 3)
+    assert shapes["observation/exterior_image_1_left"] == shapes["observation/exterior_image_2_left"] == (180, 320, 3)
+    with pytest.raises(ValueError, match="image_size"):
+        RolloutConfig("robosim_cosmos/DroidReach-v0", "scripted", image_size=(8, 8))

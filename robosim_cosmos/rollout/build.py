@@ -18,7 +18,8 @@ def make_env(cfg: RolloutConfig, layout: Layout, obs_mode: str) -> gym.Env:
     convert = cfg.execution == "joint_position" and layout == "cosmos_ee_delta"
     action_mode = "joint_position" if convert else ENV_ACTION_MODE[layout]
     kwargs: dict[str, Any] = dict(action_mode=action_mode, obs_mode=obs_mode, robot=cfg.robot,
-                                  render_quality=cfg.render_quality, instruction_tier=cfg.instruction_tier)
+                                  render_quality=cfg.render_quality, instruction_tier=cfg.instruction_tier,
+                                  image_size=cfg.image_size)
     if cfg.instruction:
         kwargs["instruction"] = cfg.instruction
     if cfg.max_steps is not None:

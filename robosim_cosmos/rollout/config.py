@@ -29,7 +29,7 @@ EXECUTIONS: tuple[Execution, ...] = get_args(Execution)
 ROBOTS_HELP = "embedded | menagerie | PATH"
 IDENTITY_FIELDS: tuple[str, ...] = (
     "env_id", "policy", "policy_kwargs", "seed", "open_loop_steps", "instruction", "video", "robot",
-    "execution", "max_steps", "render_quality", "instruction_tier", "shard",
+    "execution", "max_steps", "render_quality", "instruction_tier", "shard", "image_size",
 )
 """The fields that change what an episode means: a run folder holds episodes of one identity.
 ``episodes``, ``num_envs``, ``out``, ``overwrite`` and ``retry_errors`` are not among them (more
@@ -58,6 +58,8 @@ class RolloutConfig:
     several times slower; what an image policy sees, so part of the run identity).
     ``instruction_tier``: which of the task's instruction templates the env samples from
     (``vague``, ``default`` or ``specific``; the scene of a seed is the same in every tier).
+    ``image_size``: (height, width) of every camera (DROID records 180 × 320; RoboLab's Cosmos 3
+    client renders 360 × 640 and sends the exteriors at half size).
 
     Re-running the same identity (:data:`IDENTITY_FIELDS`) into ``out`` resumes it; another
     identity is refused unless ``overwrite`` (delete the folder's results and start over).
@@ -105,6 +107,7 @@ class RolloutConfig:
     episodes_adaptive: int | None = None
     ci_width: float = ADAPTIVE_DEFAULTS["ci_width"]
     min_episodes: int = ADAPTIVE_DEFAULTS["min_episodes"]
+    image_size: tuple[int, int] = (180, 320)
     executor: Executor = "local"
     ray_address: str | None = None
     shard: Shard | str | None = None
@@ -136,6 +139,11 @@ class RolloutConfig:
         object.__setattr__(self, "save_chunks", bool(self.save_chunks))
         self._check_adaptive()
         self._check_distribution()
+        size = self.image_size
+        if (isinstance(size, str) or not hasattr(size, "__len__") or len(size) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 16 for v in size)):
+            raise ConfigError(f"image_size must be (height, width) in pixels, each at least 16, got {size!r}")
+        object.__setattr__(self, "image_size", (int(size[0]), int(size[1])))
         if not isinstance(self.policy_kwargs, dict):
             raise ConfigError(f"policy_kwargs must be a dict, got {type(self.policy_kwargs).__name__}")
         object.__setattr__(self, "out", str(self.out))
@@ -210,6 +218,7 @@ class RolloutConfig:
         doc = asdict(self)
         doc["policy_kwargs"] = redact_kwargs(self.policy_kwargs)
         doc["shard"] = self.shard.to_json() if isinstance(self.shard, Shard) else None
+        doc["image_size"] = list(self.image_size)  # as it reads back from JSON
         return doc
 
     def identity(self) -> dict[str, Any]:
@@ -219,6 +228,7 @@ class RolloutConfig:
         doc["policy_kwargs"] = redact_kwargs(self.policy_kwargs)
         doc["shard"] = self.shard.to_json() if isinstance(self.shard, Shard) else None
         doc["open_loop_steps"] = self._identity_open_loop()
+        doc["image_size"] = list(self.image_size)
         doc["version"] = __version__
         return doc
 

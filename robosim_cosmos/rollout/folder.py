@@ -28,7 +28,7 @@ VIDEOS_DIR = "videos"
 RUN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_FILE, EVAL_INFO_FILE, RUN_FILE)
 """What ``overwrite`` deletes (with ``videos/`` and their ``.tmp`` leftovers); nothing else."""
 
-_IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None}
+_IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None, "image_size": [180, 320]}
 """Identity fields added since run.json existed, with the value every earlier run had (its
 instructions were the ``default`` tier's), so those folders still resume."""
 

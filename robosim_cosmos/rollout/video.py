@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .background import Background
 
 CAPTION_HEIGHT = 36
 FPS = 15
@@ -110,10 +110,7 @@ class VideoWriter:
         self.frames = 0
         self._compose = compose
         self._last: tuple[tuple[Any, ...], dict[str, Any]] | None = None
-        self._error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=16)
-        self._thread = threading.Thread(target=self._run, name=f"video-{stem}", daemon=True)
-        self._thread.start()
+        self._worker = Background(self._handle, f"video-{stem}", maxsize=16)
 
     def _write(self, frame: np.ndarray) -> None:
         if frame.shape[0] % 2 or frame.shape[1] % 2:  # yuv420p needs even sizes
@@ -121,39 +118,21 @@ class VideoWriter:
         self._writer.append_data(frame)
         self.frames += 1
 
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if self._error is not None:
-                continue
-            try:
-                parts, options = item
-                self._write(self._compose(*parts, **options))
-                self._last = (parts[:-1], options)
-            except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
-                self._error = exc
+    def _handle(self, item: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
+        parts, options = item
+        self._write(self._compose(*parts, **options))
+        self._last = (parts[:-1], options)
 
     def add(self, *parts: Any, **options: Any) -> None:
         """Queue one frame: ``compose``'s arguments, the caption last (the arrays must not be
         modified afterwards)."""
-        if self._error is not None:
-            raise self._error
-        self._queue.put((parts, options))
-
-    def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        self._worker.put((parts, options))
 
     def finish(self, name: str, final_caption: list[str] | None = None, hold: int = 0) -> Path | None:
         """Write ``hold`` copies of the last frame with ``final_caption``, close, rename to ``name``.
         Returns None (and removes the file) when no frame was written."""
-        self._stop()
         try:
-            if self._error is not None:
-                raise self._error
+            self._worker.join()
             if self._last is None:
                 self.abort()
                 return None
@@ -171,7 +150,7 @@ class VideoWriter:
         return final
 
     def abort(self) -> None:
-        self._stop()
+        self._worker.stop()
         try:
             self._writer.close()
         except Exception:  # noqa: BLE001

@@ -10,8 +10,6 @@ them up per horizon step, per chunk and per episode.
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -21,6 +19,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..observations import CAMERAS, EXTERIOR_CAMERAS
 from ..policies.conditioning import conditioning_image, resize_bilinear
+from .background import Background
 from .image_metrics import FrameScore, score_frame
 
 Scoring = Literal["full", "frames", "off"]
@@ -128,44 +127,23 @@ class WorldModelScorer:
         self.view = view
         self._score = score
         self._scored: list[tuple[int, int, FrameScore]] = []
-        self._error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=64)
-        self._thread = threading.Thread(target=self._run, name="world-model-score", daemon=True)
-        self._thread.start()
+        self._worker = Background(self._handle, "world-model-score", maxsize=64)
 
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if self._error is not None:
-                continue
-            chunk, step, reference, predicted, mask = item
-            try:
-                self._scored.append((chunk, step, self._score(reference, fit(predicted, reference.shape), mask)))
-            except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
-                self._error = exc
+    def _handle(self, item: tuple[int, int, np.ndarray, np.ndarray, np.ndarray | None]) -> None:
+        chunk, step, reference, predicted, mask = item
+        self._scored.append((chunk, step, self._score(reference, fit(predicted, reference.shape), mask)))
 
     def add(self, chunk: int, step: int, reference: np.ndarray, predicted: np.ndarray,
             mask: np.ndarray | None) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put((chunk, step, reference, predicted, mask))
-
-    def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        self._worker.put((chunk, step, reference, predicted, mask))
 
     def finish(self) -> dict[str, Any] | None:
         """Wait for the queued frames; the record (None when nothing was scored)."""
-        self._stop()
-        if self._error is not None:
-            raise self._error
+        self._worker.join()
         return summarize(self._scored, self.view.label)
 
     def abort(self) -> None:
-        self._stop()
+        self._worker.stop()
 
 
 def pool_per_step(records: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -36,7 +36,7 @@ from ..policy_api import Policy
 from ..rollout.chunk_store import CHUNKS_DIR, SavedEpisode, load_episode, saved_episodes
 from ..rollout.image_metrics import score_frame
 from ..rollout.results import write_atomic
-from ..rollout.world_model import View, fit, pool_per_step, summarize
+from ..rollout.world_model import View, fit, pool_records, summarize
 
 ScoreMode = Literal["forward_dynamics", "inverse_dynamics"]
 SCORE_MODES: tuple[ScoreMode, ...] = get_args(ScoreMode)
@@ -182,18 +182,6 @@ def _overall_inverse(records: list[dict[str, Any]]) -> dict[str, Any] | None:
             "gripper_agreement": weighted("gripper_agreement")}
 
 
-def _overall_forward(records: list[dict[str, Any]]) -> dict[str, Any] | None:
-    if not records:
-        return None
-    frames = sum(int(r["frames"]) for r in records)
-    out: dict[str, Any] = {"episodes": len(records), "frames": frames}
-    for name in ("psnr", "ssim", "robot_psnr", "robot_ssim"):
-        pairs = [(r[name]["mean"], int(r["frames"])) for r in records if r.get(name)]
-        out[name] = sum(v * n for v, n in pairs) / sum(n for _, n in pairs) if pairs else None
-    out["per_step"] = pool_per_step(records)
-    return out
-
-
 def score_run(run_dir: str | Path, policy: str | Policy, mode: ScoreMode,
               policy_kwargs: dict[str, Any] | None = None, out: str | Path | None = None) -> dict[str, Any]:
     """Score a run's saved chunks with ``policy`` in ``mode``; write ``score_<mode>.json`` into the
@@ -224,7 +212,7 @@ def score_run(run_dir: str | Path, policy: str | Policy, mode: ScoreMode,
     finally:
         if owned:
             model.close()
-    overall = _overall_forward(episodes) if mode == "forward_dynamics" else _overall_inverse(episodes)
+    overall = pool_records(episodes) if mode == "forward_dynamics" else _overall_inverse(episodes)
     doc = {"mode": mode, "run": str(run.path), "policy": {"spec": label, "class": type(model).__qualname__},
            "view": view.label, "overall": overall, "episodes": episodes}
     target = Path(out) if out is not None else score_file(run.path, mode)

@@ -77,6 +77,13 @@ class EpisodeResult:
         return asdict(self)
 
     @classmethod
+    def start(cls, cfg: RolloutConfig, episode: int, error: str | None = None) -> EpisodeResult:
+        """The record of episode ``episode`` of ``cfg`` before it runs (or, with ``error``, of an
+        episode that could not run: its worker could not build the env or the policy, or died)."""
+        return cls(cfg.env_id, task_of(cfg.env_id), cfg.instruction, cfg.seed + episode, episode,
+                   instruction_tier=cfg.instruction_tier, error=error)
+
+    @classmethod
     def from_json(cls, doc: dict[str, Any]) -> EpisodeResult:
         """A record from a results.jsonl line (keys it does not know are ignored)."""
         names = {f.name for f in fields(cls)}
@@ -182,8 +189,7 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
     base = env.unwrapped
     assert isinstance(base, DroidEnv)
     task = task_of(cfg.env_id)
-    result = EpisodeResult(cfg.env_id, task, cfg.instruction, cfg.seed + episode, episode,
-                           instruction_tier=cfg.instruction_tier)
+    result = EpisodeResult.start(cfg, episode)
     convert = cfg.execution == "joint_position" and policy.layout == "cosmos_ee_delta"
     latencies: list[float] = []
     ik_p: list[float] = []
@@ -234,7 +240,8 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
                 obs, _, terminated, truncated, info = env.step(row)
                 result.steps += 1
                 now = _Frames(base, obs)
-                positions.append(base.ee_pose()[:3, 3].copy())
+                ee = base.ee_pose()
+                positions.append(ee[:3, 3].copy())
                 result.speed_limited_steps += int(bool(info["speed_limited"]) or bool(slowed_by_decoder[j]))
                 if not convert and base.action_mode == "cosmos":
                     ik_p.append(info["ik_position_error_mm"])
@@ -253,7 +260,7 @@ def run_episode(env: gym.Env, policy: Policy, cfg: RolloutConfig, episode: int, 
                         media.score(result.chunks, j + 1, now, video[j + 1])
                     media.prediction(video[j + 1])
                 if recorder is not None:
-                    recorder.step(executed[j], base.ee_pose(), now.images(), now.masks())
+                    recorder.step(executed[j], ee, now.images(), now.masks())
                 if media.video is not None:
                     caption_head = instruction
                     media.video.add(

@@ -61,10 +61,8 @@ class EpisodeActor:
 
         cfg = self.cfg
         if self.error is not None:
-            line = EpisodeResult(cfg.env_id, "", cfg.instruction, cfg.seed + episode, episode,
-                                 instruction_tier=cfg.instruction_tier,
-                                 error=f"{type(self.error).__name__}: {self.error}").to_json()
-            return {"line": _with_task(line, cfg), "files": {}}
+            error = f"{type(self.error).__name__}: {self.error}"
+            return {"line": EpisodeResult.start(cfg, episode, error=error).to_json(), "files": {}}
         with tempfile.TemporaryDirectory(prefix="robosim-ray-") as tmp:
             line = run_episode(self.env, self.policy, cfg, episode, Path(tmp)).to_json()
             files = {str(p.relative_to(tmp)): p.read_bytes() for p in sorted(Path(tmp).rglob("*")) if p.is_file()}
@@ -73,12 +71,6 @@ class EpisodeActor:
     def pid(self) -> int:
         return os.getpid()
 
-
-def _with_task(line: dict[str, Any], cfg: RolloutConfig) -> dict[str, Any]:
-    from ..envs import task_of
-
-    line["task"] = task_of(cfg.env_id)
-    return line
 
 
 def check_reachable(address: str) -> None:
@@ -145,11 +137,8 @@ class RayPool:
         return info
 
     def _died(self, episode: int, reason: str) -> dict[str, Any]:
-        cfg = self.cfg
-        line = EpisodeResult(cfg.env_id, "", cfg.instruction, cfg.seed + episode, episode,
-                             instruction_tier=cfg.instruction_tier,
-                             error=f"WorkerError: the Ray worker died twice running this episode ({reason})").to_json()
-        return _with_task(line, cfg)
+        error = f"WorkerError: the Ray worker died twice running this episode ({reason})"
+        return EpisodeResult.start(self.cfg, episode, error=error).to_json()
 
     def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]:
         """Run the episodes, one per free actor; yield each result line as it finishes (its files

@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from ..envs import register_envs, task_of
+from ..envs import register_envs
 from ..errors import WorkerError
 from .build import build
 from .config import RolloutConfig
@@ -92,8 +92,7 @@ def _worker_run(episode: int) -> dict[str, Any]:
     cfg: RolloutConfig = _WORKER["cfg"]
     if "error" in _WORKER:  # this worker could not build its env or policy: the episode errored
         exc = _WORKER["error"]
-        return EpisodeResult(cfg.env_id, task_of(cfg.env_id), cfg.instruction, cfg.seed + episode, episode,
-                             instruction_tier=cfg.instruction_tier, error=f"{type(exc).__name__}: {exc}").to_json()
+        return EpisodeResult.start(cfg, episode, error=f"{type(exc).__name__}: {exc}").to_json()
     return run_episode(_WORKER["env"], _WORKER["policy"], cfg, episode, Path(cfg.out)).to_json()
 
 

@@ -172,9 +172,9 @@ def pool_per_step(records: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return out
 
 
-def world_model_summary(lines: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """summary.json's ``world_model``: frame-weighted means over completed episodes, per horizon step."""
-    records = [r["world_model"] for r in lines if not r.get("error") and r.get("world_model")]
+def pool_records(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Episode records (:func:`summarize`) pooled: episodes, frames, views, frame-weighted means
+    of each metric and the per-step curves; None without records."""
     if not records:
         return None
     frames = sum(int(r["frames"]) for r in records)
@@ -187,3 +187,6 @@ def world_model_summary(lines: list[dict[str, Any]]) -> dict[str, Any] | None:
     return out
 
 
+def world_model_summary(lines: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """summary.json's ``world_model``: frame-weighted means over completed episodes, per horizon step."""
+    return pool_records([r["world_model"] for r in lines if not r.get("error") and r.get("world_model")])

@@ -9,7 +9,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import robosim_cosmos
-from robosim_cosmos.envs.tasks import CUBE_HALF
+from robosim_cosmos.envs.objects import CUBE_HALF
 from robosim_cosmos.kinematics import frames
 from robosim_cosmos.kinematics.normalization import load_stats
 from robosim_cosmos.kinematics.rot6d import IDENTITY_ROT6D
@@ -91,14 +91,14 @@ def test_same_seed_same_everything_different_seed_different_layout():
     for x, y in zip(a, b, strict=True):
         for k in x:
             assert np.array_equal(x[k], y[k]), k
-    s1 = env.unwrapped.task_state()
+    c1 = env.unwrapped.task_state().task.objects["cube"]
     env.reset(seed=8)
-    s2 = env.unwrapped.task_state()
-    assert np.linalg.norm(s1.task.cube_start - s2.task.cube_start) > 1e-3 or s1.task.cube_colour != s2.task.cube_colour
+    c2 = env.unwrapped.task_state().task.objects["cube"]
+    assert np.linalg.norm(c1.start - c2.start) > 1e-3 or c1.colour != c2.colour
     layouts = set()
     for seed in range(10):
         env.reset(seed=seed)
-        layouts.add(tuple(np.round(env.unwrapped.task_state().task.bowl_pos, 4)))
+        layouts.add(tuple(np.round(env.unwrapped.task_state().task.objects["bowl"].pos, 4)))
     assert len(layouts) == 10
 
 
@@ -177,7 +177,7 @@ def test_cube_in_bowl_success_predicate():
     env = make("robosim_cosmos/DroidCubeInBowl-v0", obs_mode="state")
     env.reset(seed=2)
     u = env.unwrapped
-    bowl = u.task_state().task.bowl_pos
+    bowl = u.task_state().task.objects["bowl"].pos
     _set_cube(env, [bowl[0], bowl[1], 0.006 + CUBE_HALF])
     assert u.task.is_success(u.data)
     _set_cube(env, [bowl[0] + 0.12, bowl[1], CUBE_HALF])  # beside the bowl
@@ -190,7 +190,7 @@ def test_push_success_predicate():
     env = make("robosim_cosmos/DroidPushCube-v0", obs_mode="state")
     env.reset(seed=4)
     u = env.unwrapped
-    goal = u.task_state().task.goal_pos
+    goal = u.task_state().task.region.centre
     _set_cube(env, [goal[0] + 0.02, goal[1] - 0.02, CUBE_HALF])
     assert u.task.is_success(u.data)
     _set_cube(env, [goal[0] + 0.07, goal[1], CUBE_HALF])
@@ -211,7 +211,7 @@ def test_lift_success_needs_height_and_a_grip():
     _set_cube(env, tcp.copy())
     for _ in range(10):
         env.step(np.append(res.q[0], 1.0).astype(np.float32))
-    cube_z = u.task_state().task.cube_pos[2]
+    cube_z = u.data.xpos[u.model.body("cube").id][2]  # the cube's centre
     assert cube_z > CUBE_HALF + 0.05
     assert u.task.is_success(u.data)
 

@@ -9,7 +9,7 @@ import numpy as np
 import robosim_cosmos  # noqa: F401  (registers the env ids)
 from robosim_cosmos.envs import EVENTS
 from robosim_cosmos.envs.droid_env import DroidEnv
-from robosim_cosmos.envs.suite import SuiteTask
+from robosim_cosmos.envs.task_spec import SpecTask
 from robosim_cosmos.kinematics import frames
 from robosim_cosmos.policies.scripted import ScriptedPolicy
 
@@ -83,7 +83,7 @@ def test_object_dropped_when_it_slips_out_of_a_closed_hand() -> None:
     _scripted_until(env, policy, lambda i: i["is_success"])
     assert env.events.counts["object_dropped"] == 0
     # the cube is pulled out from between the closed fingers, in the air
-    q = env.task._cube_qadr
+    q = env.task.items["cube"].qadr
     env.data.qpos[q: q + 2] += [0.08, 0.0]
     mujoco.mj_forward(env.model, env.data)
     env.reanchor()
@@ -97,7 +97,7 @@ def test_opening_the_hand_is_not_a_drop() -> None:
     policy = ScriptedPolicy(env)
     _scripted_until(env, policy, lambda i: i["is_success"])
     infos = _hold(env, 0.0, 20)  # released on purpose: it falls, but it was let go
-    assert env.task.cube_pose(env.data)[0][2] < 0.04
+    assert env.data.xpos[env.model.body("cube").id][2] < 0.04  # the cube's centre
     assert _counts(infos)["object_dropped"] == 0
 
 
@@ -105,7 +105,7 @@ def test_wrong_object_grasped() -> None:
     env = _env("robosim_cosmos/DroidBlockInBowl-v0", action_mode="joint_position")
     env.reset(seed=0)
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     tcp = task._tcp_pos(env.data)
     # a distractor (the marker) put between the open fingers, then the hand closes on it
     marker = task.items["d3"]
@@ -128,7 +128,7 @@ def test_object_knocked_off_the_table_once() -> None:
     env = _env("robosim_cosmos/DroidBlockInBowl-v0", action_mode="joint_position")
     env.reset(seed=1)
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     task.items["d2"].set_pose(env.data, np.array([0.45, 0.64, 0.05]), 0.0)  # past the table's edge
     mujoco.mj_forward(env.model, env.data)
     infos = _hold(env, 0.0, 30)

@@ -18,7 +18,7 @@ import pytest
 
 import robosim_cosmos  # noqa: F401  (registers the env ids)
 from robosim_cosmos.envs.droid_env import DroidEnv
-from robosim_cosmos.envs.tasks import CUBE_HALF
+from robosim_cosmos.envs.objects import CUBE_HALF
 from robosim_cosmos.errors import ConfigError, ResourceNotFoundError
 from robosim_cosmos.kinematics import frames
 from robosim_cosmos.kinematics.gripper import (

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import robosim_cosmos  # noqa: F401  (registers the ids)
-from robosim_cosmos.envs.droid_env import MAX_JOINT_STEP
+from robosim_cosmos.envs.control import MAX_JOINT_STEP
 from robosim_cosmos.kinematics import frames
 from robosim_cosmos.kinematics.decode import ChunkDecoder, franka_ik_settings, make_ik_solver
 from robosim_cosmos.kinematics.ik import IKSettings

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import robosim_cosmos  # noqa: F401  (registers the env ids)
-from robosim_cosmos.envs.droid_env import ACTION_MODES, DROID_JOINT_DELTA, MAX_JOINT_STEP
+from robosim_cosmos.envs.control import ACTION_MODES, DROID_JOINT_DELTA, MAX_JOINT_STEP
 from robosim_cosmos.errors import InvalidActionError
 from robosim_cosmos.kinematics import frames
 from robosim_cosmos.policy_api import (

@@ -23,7 +23,7 @@ from websockets.sync.client import connect as ws_connect
 
 import robosim_cosmos  # noqa: F401  (registers the env ids)
 from robosim_cosmos.cli import main
-from robosim_cosmos.envs.droid_env import DROID_JOINT_DELTA
+from robosim_cosmos.envs.control import DROID_JOINT_DELTA
 from robosim_cosmos.errors import ConfigError, ProtocolError
 from robosim_cosmos.policies import create_policy
 from robosim_cosmos.policies.scripted import ScriptedPolicy

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import robosim_cosmos  # noqa: F401  (registers the env ids)
-from robosim_cosmos.envs.suite_tasks import SUITE_TASKS
+from robosim_cosmos.envs.task_library import COMPOSITIONAL_TASKS
 from robosim_cosmos.kinematics.normalization import load_stats
 from robosim_cosmos.policies.scripted import ScriptedPolicy
 from robosim_cosmos.policy_api import ActionChunk, Policy
@@ -146,8 +146,8 @@ def test_predicted_video_leaves_env_untouched() -> None:
 SUITE_SEEDS = range(20)
 
 
-@pytest.mark.parametrize("env_id", [f"robosim_cosmos/{s.env_name}-v0" for s in SUITE_TASKS],
-                         ids=[s.name for s in SUITE_TASKS])
+@pytest.mark.parametrize("env_id", [f"robosim_cosmos/{s.env_name}-v0" for s in COMPOSITIONAL_TASKS],
+                         ids=[s.name for s in COMPOSITIONAL_TASKS])
 def test_scripted_expert_solves_every_suite_task(env_id: str) -> None:
     """≥ 90 % over 20 seeds through the cosmos 10D path (measured: 20/20 on every task)."""
     env = gym.make(env_id, action_mode="cosmos", obs_mode="state")

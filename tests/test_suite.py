@@ -16,11 +16,11 @@ from robosim_cosmos.envs.objects import catalog
 from robosim_cosmos.envs.predicates import ObjectView, Region, in_region, inside, lifted, next_to, on, out_of, stacked
 from robosim_cosmos.envs.predicates import upright as is_upright
 from robosim_cosmos.envs.registry import SPECS, make_task
-from robosim_cosmos.envs.suite import REGION_HALF, SuiteTask
-from robosim_cosmos.envs.suite_tasks import SUITE_TASKS
+from robosim_cosmos.envs.task_library import COMPOSITIONAL_TASKS
+from robosim_cosmos.envs.task_spec import REGION_HALF, SpecTask
 from robosim_cosmos.errors import ConfigError
 
-SUITE_IDS = [f"robosim_cosmos/{s.env_name}-v0" for s in SUITE_TASKS]
+SUITE_IDS = [f"robosim_cosmos/{s.env_name}-v0" for s in COMPOSITIONAL_TASKS]
 ALL_IDS = sorted(robosim_cosmos.ENV_IDS)
 
 
@@ -32,11 +32,11 @@ def _env(env_id: str, **kw) -> DroidEnv:
 
 # -- the suite's shape -----------------------------------------------------------------------
 def test_suite_has_at_least_16_compositional_tasks_of_every_predicate_kind() -> None:
-    assert len(SUITE_TASKS) >= 16
-    kinds = {g.kind for s in SUITE_TASKS for g in s.goals}
+    assert len(COMPOSITIONAL_TASKS) >= 16
+    kinds = {g.kind for s in COMPOSITIONAL_TASKS for g in s.goals}
     assert kinds >= {"in", "on", "lifted", "upright", "next_to", "in_region", "stacked", "out_of"}
-    assert sum(len(s.steps) >= 2 for s in SUITE_TASKS) >= 2
-    for spec in SUITE_TASKS:
+    assert sum(len(s.steps) >= 2 for s in COMPOSITIONAL_TASKS) >= 2
+    for spec in COMPOSITIONAL_TASKS:
         assert 2 <= len(spec.objects) <= 8 or spec.region, spec.name
         assert 1 <= len(spec.objects) <= 8
     assert set(suite_env_ids("droid-tabletop")) >= set(SUITE_IDS)
@@ -47,7 +47,7 @@ def test_suite_has_at_least_16_compositional_tasks_of_every_predicate_kind() -> 
 
 def _layout(env: DroidEnv) -> tuple[np.ndarray, list[str]]:
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     poses = np.concatenate([env.data.qpos[i.qadr: i.qadr + 7] for i in task.items.values()])
     looks = [f"{i.colour}:{i.scale:.6f}" for i in task.items.values()]
     return poses, looks
@@ -57,7 +57,7 @@ def _layout(env: DroidEnv) -> tuple[np.ndarray, list[str]]:
 def test_reset_is_reproducible_and_objects_never_touch(env_id: str) -> None:
     env = _env(env_id)
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     body_of = {i.body: slot for slot, i in task.items.items()}
     seen = set()
     for seed in range(50):
@@ -80,7 +80,7 @@ def test_reset_is_reproducible_and_objects_never_touch(env_id: str) -> None:
 def test_same_kind_objects_never_share_a_colour() -> None:
     env = _env("robosim_cosmos/DroidStackBlocks-v0")
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     for seed in range(30):
         env.reset(seed=seed)
         blocks = [i.colour for i in task.items.values() if i.kind.kind == "block"]
@@ -90,7 +90,7 @@ def test_same_kind_objects_never_share_a_colour() -> None:
 def test_sizes_vary_with_the_seed_within_the_catalog_range() -> None:
     env = _env("robosim_cosmos/DroidBlockInBowl-v0")
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     scales = []
     for seed in range(20):
         env.reset(seed=seed)
@@ -131,7 +131,7 @@ def test_every_task_has_templates_in_every_tier() -> None:
 def test_specific_instructions_name_colours_and_sides() -> None:
     env = _env("robosim_cosmos/DroidBlockInBowl-v0", instruction_tier="specific")
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     for seed in range(5):
         env.reset(seed=seed)
         a, b = task.items["a"], task.items["b"]
@@ -222,18 +222,18 @@ def _settle(env: DroidEnv, steps: int = 15) -> dict:
 
 def _put(env: DroidEnv, slot: str, xy, z: float, yaw: float = 0.0) -> None:
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     task.items[slot].set_pose(env.data, np.array([xy[0], xy[1], z]), yaw)
     mujoco.mj_forward(env.model, env.data)
 
 
-def _far_from_everything(env: DroidEnv, task: SuiteTask, slot: str) -> np.ndarray:
+def _far_from_everything(env: DroidEnv, task: SpecTask, slot: str) -> np.ndarray:
     others = [i.pos(env.data)[:2] for s, i in task.items.items() if s != slot]
     grid = [np.array([x, y]) for x in np.linspace(0.35, 0.72, 12) for y in np.linspace(-0.3, 0.3, 16)]
     return max(grid, key=lambda p: min(np.linalg.norm(p - o) for o in others))
 
 
-def _achieve(env: DroidEnv, task: SuiteTask) -> None:
+def _achieve(env: DroidEnv, task: SpecTask) -> None:
     """Teleport objects so every goal holds (lifts are left out: they need a grasp)."""
     for step in task.spec.steps:
         for goal in step:
@@ -262,12 +262,12 @@ def _achieve(env: DroidEnv, task: SuiteTask) -> None:
                 _put(env, goal.subject, region.centre, 0.001)
 
 
-@pytest.mark.parametrize("spec", [s for s in SUITE_TASKS if not any(g.kind == "lifted" for g in s.goals)],
+@pytest.mark.parametrize("spec", [s for s in COMPOSITIONAL_TASKS if not any(g.kind == "lifted" for g in s.goals)],
                          ids=lambda s: s.name)
 def test_success_predicate_in_built_states(spec) -> None:
     env = _env(f"robosim_cosmos/{spec.env_name}-v0")
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     for seed in (0, 1):
         _, info = env.reset(seed=seed)
         if not spec.starts_in:
@@ -294,7 +294,7 @@ def test_success_predicate_in_built_states(spec) -> None:
 def test_two_step_progress_counts_the_first_step() -> None:
     env = _env("robosim_cosmos/DroidStackThreeBlocks-v0")
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     env.reset(seed=3)
     a = task.items["a"].pos(env.data)
     yaw = np.arctan2(task.items["a"].rot(env.data)[1, 0], task.items["a"].rot(env.data)[0, 0])
@@ -310,7 +310,7 @@ def test_lift_success_in_built_states(name: str) -> None:
     spec = SPECS[name]
     env = _env(f"robosim_cosmos/{spec.env_name}-v0")
     task = env.task
-    assert isinstance(task, SuiteTask)
+    assert isinstance(task, SpecTask)
     env.reset(seed=0)
     a = task.items["a"]
     grasp = a.kind.grasp

@@ -215,7 +215,7 @@ def test_same_seed_same_scene_in_every_tier():
         try:
             _, info = env.reset(seed=7)
             state = env.unwrapped.task_state().task
-            poses[tier] = (np.asarray(state.cube_pos).copy(), np.asarray(state.bowl_pos).copy(), info["instruction"])
+            poses[tier] = (state.objects["cube"].pos.copy(), state.objects["bowl"].pos.copy(), info["instruction"])
         finally:
             env.close()
     for tier in TIERS[1:]:

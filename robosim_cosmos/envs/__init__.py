@@ -14,7 +14,7 @@ from .registry import (
     suite_env_ids,
     task_of,
 )
-from .suite import TIERS, InstructionTier
+from .task_spec import TIERS, InstructionTier
 
 __all__ = ["ENV_IDS", "EVENTS", "SUITES", "TIERS", "InstructionTier", "check_tier", "instruction_templates",
            "register_envs", "suite_env_ids", "task_of"]

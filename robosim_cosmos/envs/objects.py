@@ -4,6 +4,10 @@ and how an instance of it in a compiled model is looked up, coloured and scaled.
 Geometry lives in ``envs/objects/library/<kind>.xml`` (one free body named ``body``, primitive
 collision pieces, a visual mesh, a ``paint`` material); the scene attaches each instance under
 a prefix ``"<slot>/"``. Sizes are metres at scale 1, the body frame at the bottom centre.
+
+The original tasks' cube and bowl (``envs/objects/cube.xml``, ``bowl.xml``) are kinds too
+(:data:`SCENE_KINDS`): attached once without a prefix under their own names, the cube's body
+frame at its centre, the bowl a fixed (mocap) body.
 """
 
 from __future__ import annotations
@@ -65,6 +69,13 @@ class ObjectKind:
     grasp: Grasp | None = None
     container: Container | None = None
     support: Support | None = None
+    any_face_down: bool = False
+    """It rests on any face alike (a cube): heights are read at its centre less half its height."""
+    scene_file: str | None = None
+    """An original scene object (``envs/objects/<scene_file>.xml``): body, joint and material are
+    named ``<scene_file>``, ``<scene_file>_joint``, ``<scene_file>``. None: a library kind."""
+    origin_z: float = 0.0
+    """Height of the body frame above the base (0: the bottom centre, as in the library)."""
 
     @property
     def footprint_radius(self) -> float:
@@ -80,7 +91,25 @@ class ObjectKind:
 
     @property
     def file(self) -> Path:
+        if self.scene_file is not None:
+            return envs_dir() / "objects" / f"{self.scene_file}.xml"
         return envs_dir() / "objects" / "library" / f"{self.kind}.xml"
+
+
+CUBE_HALF = 0.025
+"""Half the side of the original tasks' cube (``envs/objects/cube.xml``)."""
+
+SCENE_KINDS: tuple[ObjectKind, ...] = (
+    ObjectKind(kind="cube", noun="cube", synonyms=("block",), category="toy", size=(0.05, 0.05, 0.05),
+               mass_kg=0.062, friction=1.0, scale=(1.0, 1.0),
+               colours=("red", "green", "blue", "yellow", "orange", "purple"),
+               grasp=Grasp(height=CUBE_HALF, yaw=0.0, period=float(np.pi / 2), width=0.05),
+               any_face_down=True, scene_file="cube", origin_z=CUBE_HALF),
+    ObjectKind(kind="fixed_bowl", noun="bowl", synonyms=("dish",), category="container", size=(0.168, 0.168, 0.05),
+               mass_kg=0.446, friction=0.8, scale=(1.0, 1.0), colours=("white", "grey", "pink", "teal"),
+               container=Container(inner=(0.072, 0.072), floor=0.006), scene_file="bowl"),
+)
+"""The original tasks' objects: a 5 cm cube on a free joint and a bowl that never moves."""
 
 
 @dataclass(frozen=True)
@@ -113,26 +142,39 @@ def catalog() -> Catalog:
             if "container" in k else None,
             support=Support(**k["support"]) if "support" in k else None,
         )
-        unknown = set(kinds[name].colours) - set(palette)
+    kinds.update({k.kind: k for k in SCENE_KINDS})
+    for kind in kinds.values():
+        unknown = set(kind.colours) - set(palette)
         if unknown:
-            raise ConfigError(f"object kind {name!r} uses colours not in the palette: {sorted(unknown)}")
+            raise ConfigError(f"object kind {kind.kind!r} uses colours not in the palette: {sorted(unknown)}")
     return Catalog(palette, kinds)
+
+
+def _names(slot: str, kind: ObjectKind) -> tuple[str, str, str]:
+    """Body, joint and material names of an instance in the compiled model."""
+    if kind.scene_file is not None:
+        return kind.scene_file, f"{kind.scene_file}_joint", kind.scene_file
+    return f"{slot}/body", f"{slot}/joint", f"{slot}/paint"
 
 
 class Instance:
     """One attached object in a compiled model (prefix ``"<slot>/"``): ids, and the colour and
     scale a reset gives it. Scaling is uniform about the body origin (geometry, mass, inertia);
-    meshes changed by it must be uploaded again by a renderer (:attr:`mesh_ids`)."""
+    meshes changed by it must be uploaded again by a renderer (:attr:`mesh_ids`). A fixed
+    (mocap) body has no joint: ``qadr`` and ``dadr`` are −1 and ``mocap`` its mocap index."""
 
     def __init__(self, model: mujoco.MjModel, slot: str, kind: ObjectKind) -> None:
         self.model, self.slot, self.kind = model, slot, kind
-        self.body = model.body(f"{slot}/body").id
-        joint = model.joint(f"{slot}/joint").id
-        self.qadr = int(model.jnt_qposadr[joint])
-        self.dadr = int(model.jnt_dofadr[joint])
+        body, joint, paint = _names(slot, kind)
+        self.body = model.body(body).id
+        self.mocap = int(model.body_mocapid[self.body])
+        self.qadr = self.dadr = -1
+        if self.mocap < 0:
+            self.qadr = int(model.jnt_qposadr[model.joint(joint).id])
+            self.dadr = int(model.jnt_dofadr[model.joint(joint).id])
         self.geoms = np.flatnonzero(model.geom_bodyid == self.body)
         self.collision_geoms = np.array([g for g in self.geoms if model.geom_contype[g] or model.geom_conaffinity[g]])
-        self.material = model.mat(f"{slot}/paint").id
+        self.material = model.mat(paint).id
         self.mesh_ids = sorted({int(model.geom_dataid[g]) for g in self.geoms
                                 if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_MESH})
         self._geom_size = model.geom_size[self.geoms].copy()
@@ -171,15 +213,24 @@ class Instance:
         return np.asarray(self.kind.size) * self.scale
 
     def set_pose(self, data: mujoco.MjData, xyz: np.ndarray, yaw: float) -> None:
-        """Place the body origin (bottom centre) at ``xyz`` with ``yaw`` about z, at rest."""
+        """Place the base (bottom centre) at ``xyz`` with ``yaw`` about z, upright and at rest."""
+        origin = np.asarray(xyz) + np.array([0.0, 0.0, self.kind.origin_z]) if self.kind.origin_z else xyz
+        quat = [np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)]
+        if self.mocap >= 0:
+            data.mocap_pos[self.mocap] = origin
+            data.mocap_quat[self.mocap] = quat
+            return
         q = self.qadr
-        data.qpos[q: q + 3] = xyz
-        data.qpos[q + 3: q + 7] = [np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)]
+        data.qpos[q: q + 3] = origin
+        data.qpos[q + 3: q + 7] = quat
         data.qvel[self.dadr: self.dadr + 6] = 0.0
 
     def pos(self, data: mujoco.MjData) -> np.ndarray:
-        """Body origin (bottom centre) [3], world frame."""
-        return data.xpos[self.body].copy()
+        """Base (bottom centre) [3], world frame."""
+        p = data.xpos[self.body].copy()
+        if self.kind.origin_z:
+            p -= self.rot(data)[:, 2] * self.kind.origin_z
+        return p
 
     def rot(self, data: mujoco.MjData) -> np.ndarray:
         """Body rotation [3, 3]."""

@@ -3,7 +3,8 @@
 Each predicate kind relates a *subject* object to a *reference* (another object, or the goal
 region) or to nothing. They are pure functions of an :class:`ObjectView` per object (pose,
 size, kind facts) plus whether the fingers hold the subject, so tests can build success and
-failure states by hand.
+failure states by hand. A goal may set its own :class:`Thresholds` where a task keeps numbers
+other than the suite's (the original cube tasks do).
 """
 
 from __future__ import annotations
@@ -57,6 +58,29 @@ class ObjectView:
     def radius(self) -> float:
         return self.kind.radius_at(self.scale)
 
+    @property
+    def bottom_z(self) -> float:
+        """Height of the underside: the base's, or for a kind that rests on any face alike (a
+        cube) the centre's less half its height."""
+        return float(self.centre[2] - 0.5 * self.size[2]) if self.kind.any_face_down else float(self.pos[2])
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The numbers a goal's predicate compares with, where a task keeps its own."""
+
+    on_table_m: float = ON_TABLE_M
+    """in_region, next_to, out_of: the underside at most this above the table top."""
+    inner_margin_m: float | None = None
+    """in: None, the centre within the container's inner box; a margin, within its inner radius
+    less the margin (a round container)."""
+    floor_gap_m: float | None = None
+    """in: None, the base between the floor and the rim; a gap, the underside at most this above
+    the container's floor (resting on it)."""
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
 
 @dataclass(frozen=True)
 class Region:
@@ -78,20 +102,25 @@ def upright(a: ObjectView) -> bool:
     return bool(a.rot[2, 2] >= UPRIGHT_COS)
 
 
-def on_table(a: ObjectView) -> bool:
-    return bool(a.pos[2] <= ON_TABLE_M and not a.touched)
+def on_table(a: ObjectView, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
+    return bool(a.bottom_z <= t.on_table_m and not a.touched)
 
 
-def inside(a: ObjectView, c: ObjectView) -> bool:
+def inside(a: ObjectView, c: ObjectView, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
     """``a``'s centre within ``c``'s inner extent and below its rim, released."""
     box = c.kind.container
     if box is None:
         return False
     local = _local_xy(a.centre, c)
-    within = bool(np.all(np.abs(local) <= np.asarray(box.inner) * c.scale))
-    below_rim = a.pos[2] <= c.pos[2] + c.size[2]
-    above_floor = a.pos[2] >= c.pos[2] - 0.005
-    return within and bool(below_rim and above_floor) and not a.touched
+    if t.inner_margin_m is None:
+        within = bool(np.all(np.abs(local) <= np.asarray(box.inner) * c.scale))
+    else:
+        within = bool(np.linalg.norm(local) <= box.inner[0] * c.scale - t.inner_margin_m)
+    if t.floor_gap_m is None:
+        low = a.bottom_z <= c.pos[2] + c.size[2] and a.bottom_z >= c.pos[2] - 0.005
+    else:
+        low = a.bottom_z <= c.pos[2] + box.floor * c.scale + t.floor_gap_m
+    return within and bool(low) and not a.touched
 
 
 def on(a: ObjectView, s: ObjectView) -> bool:
@@ -102,7 +131,7 @@ def on(a: ObjectView, s: ObjectView) -> bool:
     else:  # the flat top of a box-like object
         height = s.size[2]
         near = bool(np.all(np.abs(_local_xy(a.centre, s)) <= 0.5 * s.size[:2]))
-    level = abs(a.pos[2] - (s.pos[2] + height)) <= SETTLE_TOL_M
+    level = abs(a.bottom_z - (s.pos[2] + height)) <= SETTLE_TOL_M
     return bool(near and level and not a.touched)
 
 
@@ -112,20 +141,20 @@ def stacked(a: ObjectView, b: ObjectView) -> bool:
 
 
 def lifted(a: ObjectView) -> bool:
-    return bool(a.held and a.pos[2] >= a.start[2] + LIFT_M)
+    return bool(a.held and a.bottom_z >= a.start[2] + LIFT_M)
 
 
-def next_to(a: ObjectView, b: ObjectView) -> bool:
+def next_to(a: ObjectView, b: ObjectView, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
     """``a`` on the table beside ``b``: footprints at most NEXT_TO_GAP_M apart, not on it."""
     gap = np.linalg.norm(a.pos[:2] - b.pos[:2]) - a.radius - b.radius
-    return bool(on_table(a) and gap <= NEXT_TO_GAP_M and not inside(a, b))
+    return bool(on_table(a, t) and gap <= NEXT_TO_GAP_M and not inside(a, b))
 
 
-def in_region(a: ObjectView, region: Region) -> bool:
+def in_region(a: ObjectView, region: Region, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
     """``a``'s centre over the region, on the table."""
-    return bool(np.all(np.abs(a.centre[:2] - region.centre) <= region.half) and a.pos[2] <= ON_TABLE_M)
+    return bool(np.all(np.abs(a.centre[:2] - region.centre) <= region.half) and a.bottom_z <= t.on_table_m)
 
 
-def out_of(a: ObjectView, c: ObjectView) -> bool:
+def out_of(a: ObjectView, c: ObjectView, t: Thresholds = DEFAULT_THRESHOLDS) -> bool:
     """``a`` on the table, clear of ``c``'s footprint, released."""
-    return bool(on_table(a) and np.linalg.norm(a.pos[:2] - c.pos[:2]) >= c.radius)
+    return bool(on_table(a, t) and np.linalg.norm(a.pos[:2] - c.pos[:2]) >= c.radius)

@@ -1,51 +1,50 @@
 """Every task, env id and suite in one place.
 
-Env ids are ``robosim_cosmos/<Name>-v0``. The four original tasks keep their ids; the
-droid-tabletop suite holds the compositional tasks of ``suite_tasks.py`` (and the original
-pick-and-place ones, which have the same instruction tiers and events).
+Env ids are ``robosim_cosmos/<Name>-v0``: the reach task and every :class:`TaskSpec` of
+``task_library.py`` (the original cube tasks keep their ids). A suite is a named set of env ids.
 """
 
 from __future__ import annotations
 
 from ..errors import ConfigError
-from .suite import TIERS, InstructionTier, SuiteTask, TaskSpec
-from .suite_tasks import SUITE_TASKS
-from .tasks import TASKS, Task
+from .reach import Reach
+from .task import Task
+from .task_library import BASIC_TASKS, COMPOSITIONAL_TASKS
+from .task_spec import TIERS, InstructionTier, SpecTask, TaskSpec
 
-SPECS: dict[str, TaskSpec] = {spec.name: spec for spec in SUITE_TASKS}
+SPECS: dict[str, TaskSpec] = {spec.name: spec for spec in (*BASIC_TASKS, *COMPOSITIONAL_TASKS)}
+"""Task name → its spec (every task but reach)."""
 
-ENV_IDS: dict[str, str] = {
-    "robosim_cosmos/DroidReach-v0": "reach",
-    "robosim_cosmos/DroidLiftCube-v0": "lift_cube",
-    "robosim_cosmos/DroidCubeInBowl-v0": "cube_in_bowl",
-    "robosim_cosmos/DroidPushCube-v0": "push_cube",
-    **{f"robosim_cosmos/{spec.env_name}-v0": spec.name for spec in SUITE_TASKS},
-}
+REACH_ID = "robosim_cosmos/DroidReach-v0"
+
+
+def _gym_id(spec: TaskSpec) -> str:
+    return f"robosim_cosmos/{spec.env_name}-v0"
+
+
+ENV_IDS: dict[str, str] = {REACH_ID: Reach.name, **{_gym_id(spec): spec.name for spec in SPECS.values()}}
 """Env id → task name."""
 
 SUITES: dict[str, tuple[str, ...]] = {
-    "droid-tabletop": (*(f"robosim_cosmos/{spec.env_name}-v0" for spec in SUITE_TASKS),
-                       "robosim_cosmos/DroidLiftCube-v0", "robosim_cosmos/DroidCubeInBowl-v0",
-                       "robosim_cosmos/DroidPushCube-v0"),
-    "droid-basics": ("robosim_cosmos/DroidReach-v0", "robosim_cosmos/DroidLiftCube-v0",
-                     "robosim_cosmos/DroidCubeInBowl-v0", "robosim_cosmos/DroidPushCube-v0"),
+    "droid-tabletop": tuple(_gym_id(spec) for spec in (*COMPOSITIONAL_TASKS, *BASIC_TASKS)),
+    "droid-basics": (REACH_ID, *(_gym_id(spec) for spec in BASIC_TASKS)),
 }
 """Suite name → its env ids."""
 
-TASK_NAMES: tuple[str, ...] = (*TASKS, *SPECS)
+TASK_NAMES: tuple[str, ...] = (Reach.name, *SPECS)
 
 
 def make_task(name: str) -> Task:
     """A fresh task instance by name; ConfigError listing the valid names otherwise."""
-    if name in TASKS:
-        return TASKS[name]()
+    if name == Reach.name:
+        return Reach()
     if name in SPECS:
-        return SuiteTask(SPECS[name])
+        return SpecTask(SPECS[name])
     raise ConfigError(f"unknown task {name!r}; valid: {sorted(TASK_NAMES)}")
 
 
 def max_episode_steps(name: str) -> int:
-    return TASKS[name].max_episode_steps if name in TASKS else SPECS[name].max_episode_steps
+    return Reach.max_episode_steps if name == Reach.name else SPECS[name].max_episode_steps
 
 
 def task_of(env_id: str) -> str:

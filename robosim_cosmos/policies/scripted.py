@@ -1,8 +1,9 @@
 """A privileged scripted expert that speaks Cosmos' DROID action language.
 
 ``ScriptedPolicy`` reads the simulator's task state (``env.unwrapped.task_state()``, never
-the observation), runs a small phase machine per task and re-plans from the current state
-at every call (closed loop). Each answer is a normalized ``cosmos_ee_delta`` chunk built with
+the observation), asks the one expert planner (:class:`~robosim_cosmos.policies.expert.ExpertPlanner`,
+a phase machine over the task's goals) for waypoints and re-plans from the current state at
+every call (closed loop). Each answer is a normalized ``cosmos_ee_delta`` chunk built with
 :func:`~robosim_cosmos.kinematics.encode.encode_ee_chunk` from the observed ``cosmos_ee``
 pose, with every per-step delta clamped inside DROID's q01/q99 range, so the chunks are
 exactly what Cosmos' DROID pipeline would have produced for the same motion.
@@ -22,39 +23,33 @@ before and one after every step, exactly as the env will render them (a perfect 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..envs.droid_env import DroidEnv, PrivilegedState
-from ..envs.suite import SuiteState
-from ..envs.tasks import CubeInBowlState, CubeState, PushCubeState, ReachState
+from ..envs.droid_env import DroidEnv
+from ..envs.robot_state import PrivilegedState
 from ..errors import ConfigError
 from ..kinematics.encode import encode_ee_chunk
 from ..observations import DEFAULT_CAMERA
 from ..policy_api import ActionChunk, Layout, Policy
-from .suite_expert import SuitePlanner
+from .expert import ExpertPlanner
 from .tool_path import (
-    CLOSED,
     FRANKA_TIP_BELOW_TCP_M,
     MAX_ROT_RAD,
     MAX_STEP_M,
-    OPEN,
     Waypoint,
     down_rotation,
     finger_yaw,
     home_finger_yaw,
-    nearest_yaw,
-    push_waypoints,
-    wrap,
 )
 
 
 class ScriptedPolicy(Policy):
-    """Closed-loop scripted expert for the four DroidEnv tasks, emitting normalized
+    """Closed-loop scripted expert for every DroidEnv task, emitting normalized
     ``cosmos_ee_delta`` chunks (``layout="cosmos_ee_delta"``, ``embodiment="droid"``).
 
     env: the (possibly wrapped) DroidEnv; chunk_size: rows per chunk; predict_video: attach
@@ -64,6 +59,8 @@ class ScriptedPolicy(Policy):
     layout: Layout = "cosmos_ee_delta"
     needs_images = False
     predicts_video = True
+    PUSH_Z = 0.022
+    """tcp height while pushing with the Franka hand (see ``push_z``)."""
 
     def __init__(self, env: gym.Env, chunk_size: int = 16, predict_video: bool = False,
                  video_camera: str = DEFAULT_CAMERA) -> None:
@@ -76,7 +73,6 @@ class ScriptedPolicy(Policy):
         # tool geometry of the env's gripper (tcp and finger axis in the cosmos_ee frame)
         self.tcp_in_ee: np.ndarray = base.robot.tcp_in_ee
         self.finger_axis_in_ee: np.ndarray = base.robot.finger_axis_in_ee
-        self._home_yaw = home_finger_yaw(self.finger_axis_in_ee)
         # heights were tuned for the Franka hand (fingertips 11 mm beyond its tcp): a gripper
         # whose fingertips reach further holds its tcp that much higher above the table
         self.tip_clearance = max(0.0, base.robot.tip_below_tcp_m - FRANKA_TIP_BELOW_TCP_M)
@@ -87,7 +83,7 @@ class ScriptedPolicy(Policy):
         self.camera = video_camera  # the view its predicted video shows (ego_view)
         self.stats = base.decoder.stats
         self._horizon: int | None = None
-        self.suite = SuitePlanner(self.tip_clearance, self.push_z)
+        self.planner = ExpertPlanner(self.tip_clearance, self.push_z, home_finger_yaw(self.finger_axis_in_ee))
         self.reset()
 
     def set_execution_horizon(self, steps: int) -> None:
@@ -95,28 +91,15 @@ class ScriptedPolicy(Policy):
         self._horizon = max(1, int(steps))
 
     def reset(self) -> None:
-        self.phase = "start"
-        self._grip_prev = 0.0
-        self._phase_calls = 0
-        self._yaw: float | None = None
-        self.suite.reset()
+        self.planner.reset()
+        self.phase = self.planner.phase
 
     # -- Policy API ------------------------------------------------------------------------
     def get_actions(self, observation: Mapping[str, Any], instruction: str) -> ActionChunk:
         t0 = time.perf_counter()
         state = self.env.task_state()
-        planners: dict[str, Callable[[PrivilegedState, str], list[Waypoint]]] = {
-            "reach": self._plan_reach, "lift_cube": self._plan_pick,
-            "cube_in_bowl": self._plan_pick, "push_cube": self._plan_push,
-        }
-        prev = self.phase
-        if isinstance(state.task, SuiteState):
-            waypoints = self.suite.plan(state, self._keep_yaw(state))
-            self.phase = self.suite.phase
-        else:
-            waypoints = planners[state.task_name](state, state.task_name)
-        self._phase_calls = self._phase_calls + 1 if self.phase == prev else 1
-        self._grip_prev = float(state.gripper_position)
+        waypoints = self.planner.plan(state, self._keep_yaw(state))
+        self.phase = self.planner.phase
         poses, grip = self._rollout(state.ee_pose, waypoints)
         actions = encode_ee_chunk(poses, grip, self.stats).astype(np.float32)
         video = self._predict(actions) if self.return_video else None
@@ -165,112 +148,8 @@ class ScriptedPolicy(Policy):
         return np.stack(poses), grip
 
     # -- helpers ----------------------------------------------------------------------------
-    def _set(self, phase: str) -> None:
-        self.phase = phase
-
     def _keep_yaw(self, state: PrivilegedState) -> float:
         return finger_yaw(state.ee_pose[:3, :3], self.finger_axis_in_ee)
-
-    # -- reach ------------------------------------------------------------------------------
-    def _plan_reach(self, state: PrivilegedState, task: str) -> list[Waypoint]:
-        assert isinstance(state.task, ReachState)
-        self._set("reach")
-        return [Waypoint(state.task.target_pos, self._home_yaw, OPEN)]
-
-    # -- pick (lift_cube, cube_in_bowl) ------------------------------------------------------
-    def _plan_pick(self, state: PrivilegedState, task: str) -> list[Waypoint]:
-        objects = state.task
-        assert isinstance(objects, CubeState)
-        tcp, cube, R_cube = objects.tcp_pos, objects.cube_pos, objects.cube_rot
-        g = float(state.gripper_position)
-        half = float(objects.cube_half_size)
-        cur_yaw = self._keep_yaw(state)
-        cube_yaw = float(np.arctan2(R_cube[1, 0], R_cube[0, 0]))
-        grasp_yaw = nearest_yaw(cube_yaw, cur_yaw, np.pi / 2)
-        grasp_z = cube[2] - 0.004 + self.tip_clearance
-        pre = np.array([cube[0], cube[1], max(cube[2] + 0.10, 0.12)])
-        grasp = np.array([cube[0], cube[1], grasp_z])
-        lift_z = 0.16 if task == "cube_in_bowl" else max(cube[2], half) + 0.12
-        in_hand = (g > 0.2 and g < 0.85 and np.linalg.norm(cube[:2] - tcp[:2]) < 0.03
-                   and abs(cube[2] - tcp[2]) < 0.035)
-
-        if self.phase in ("start", "approach", "descend", "retreat"):
-            if self.phase == "retreat":
-                if g > 0.1 or tcp[2] < cube[2] + 0.06:
-                    return [Waypoint(np.array([tcp[0], tcp[1], cube[2] + 0.1]), cur_yaw, OPEN)]
-                self._set("approach")
-            xy_err = np.linalg.norm(tcp[:2] - cube[:2])
-            yaw_err = abs(wrap(cur_yaw - grasp_yaw))
-            if self.phase == "descend" and xy_err < 0.02:
-                if np.linalg.norm(tcp - grasp) < 0.008:
-                    self._set("close")
-                else:
-                    return [Waypoint(grasp, grasp_yaw, OPEN, dwell=2), Waypoint(grasp, grasp_yaw, CLOSED, dwell=20)]
-            elif xy_err < 0.008 and yaw_err < np.deg2rad(4) and tcp[2] > cube[2] + 0.03:
-                self._set("descend")
-                return [Waypoint(grasp, grasp_yaw, OPEN, dwell=2), Waypoint(grasp, grasp_yaw, CLOSED, dwell=20)]
-            else:
-                self._set("approach")
-                wps = []
-                if tcp[2] < cube[2] + 0.05 and xy_err > 0.02:  # low and off: rise first
-                    wps.append(Waypoint(np.array([tcp[0], tcp[1], pre[2]]), cur_yaw, OPEN))
-                return [*wps,
-                        Waypoint(pre, grasp_yaw, OPEN, dwell=1),
-                        Waypoint(grasp, grasp_yaw, OPEN, dwell=2),
-                        Waypoint(grasp, grasp_yaw, CLOSED, dwell=20)]
-
-        if self.phase == "close":
-            if g > 0.85:  # closed on nothing
-                self._set("retreat")
-                return [Waypoint(np.array([tcp[0], tcp[1], cube[2] + 0.1]), cur_yaw, OPEN)]
-            if g > 0.2 and abs(g - self._grip_prev) < 0.01 and self._phase_calls >= 1:
-                self._set("lift")
-            else:
-                return [Waypoint(tcp, cur_yaw, CLOSED, dwell=40)]
-
-        if self.phase == "lift":
-            if not in_hand:
-                self._set("retreat")
-                return [Waypoint(np.array([tcp[0], tcp[1], cube[2] + 0.1]), cur_yaw, OPEN)]
-            up = Waypoint(np.array([tcp[0], tcp[1], lift_z]), cur_yaw, CLOSED)
-            if task == "lift_cube":
-                return [up]
-            if tcp[2] < lift_z - 0.03:
-                return [up]
-            self._set("carry")
-
-        bowl = objects.bowl_pos if isinstance(objects, CubeInBowlState) else tcp
-        above = np.array([bowl[0], bowl[1], lift_z])
-        low = np.array([bowl[0], bowl[1], 0.085])
-        if self.phase == "carry":
-            if not in_hand:
-                self._set("retreat")
-                return [Waypoint(np.array([tcp[0], tcp[1], cube[2] + 0.1]), cur_yaw, OPEN)]
-            xy_err = np.linalg.norm(tcp[:2] - bowl[:2])
-            if xy_err < 0.015 and tcp[2] < low[2] + 0.012:
-                self._set("release")
-            else:
-                wps = [Waypoint(low, cur_yaw, CLOSED, dwell=1), Waypoint(low, cur_yaw, OPEN, dwell=20)]
-                return wps if xy_err < 0.015 else [Waypoint(above, cur_yaw, CLOSED), *wps]
-
-        # release: open above the bowl, then back off upwards
-        if self.phase == "release":
-            if g < 0.05 and np.linalg.norm(cube[:2] - bowl[:2]) > 0.06 and cube[2] < 0.04:
-                self._set("retreat")  # it missed: pick it up again
-                return [Waypoint(np.array([tcp[0], tcp[1], 0.15]), cur_yaw, OPEN)]
-            return [Waypoint(tcp, cur_yaw, OPEN, dwell=6), Waypoint(above, cur_yaw, OPEN)]
-        return [Waypoint(tcp, cur_yaw, float(g > 0.5))]
-
-    # -- push ---------------------------------------------------------------------------------
-    PUSH_Z = 0.022  # tcp height while pushing with the Franka hand (see push_z)
-
-    def _plan_push(self, state: PrivilegedState, task: str) -> list[Waypoint]:
-        objects = state.task
-        assert isinstance(objects, PushCubeState)
-        phase, wps = push_waypoints(self.phase, objects.tcp_pos, objects.cube_pos[:2], objects.goal_pos[:2],
-                                    float(objects.cube_half_size), self._keep_yaw(state), self.push_z)
-        self._set(phase)
-        return wps
 
     # -- predicted video ------------------------------------------------------------------------
     def _predict(self, actions: np.ndarray) -> np.ndarray:

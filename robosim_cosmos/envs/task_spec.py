@@ -1,48 +1,57 @@
-"""Compositional tabletop tasks: a scene template of library objects, goal predicates in
-one or more steps, and instruction templates in three tiers.
+"""Tasks as data: a :class:`TaskSpec` names its objects (slot → kind), goal predicates in one
+or more steps, and instruction templates in three tiers; :class:`SpecTask` runs any spec.
 
-A :class:`TaskSpec` is data (the suite's tasks are listed in ``suite_tasks.py``);
-:class:`SuiteTask` runs any spec: it lays the objects out from the episode's seed without
-overlaps, paints and scales them, fills the instruction of the requested tier, and reads
-success and subtask progress from physics.
+At reset a ``SpecTask`` scales and paints the objects from the episode's seed, lays them out
+without overlaps (:mod:`.layout`) and fills the instruction of the requested tier; success and
+subtask progress are read from physics through the predicates of :mod:`.predicates`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, get_args
+from typing import Literal, get_args
 
 import mujoco
 import numpy as np
 
 from ..errors import ConfigError
+from .layout import TABLETOP_LAYOUT, Layout, sample_layout
 from .objects import Instance, ObjectKind, catalog
-from .predicates import ObjectView, PredicateKind, Region, in_region, inside, lifted, next_to, on, out_of, stacked
+from .predicates import (
+    DEFAULT_THRESHOLDS,
+    ObjectView,
+    PredicateKind,
+    Region,
+    Thresholds,
+    in_region,
+    inside,
+    lifted,
+    next_to,
+    on,
+    out_of,
+    stacked,
+)
 from .predicates import upright as is_upright
-from .tasks import FINGER_BODIES, Task, TaskState, side_words
+from .task import FINGER_BODIES, Task, TaskState, side_words
 
 InstructionTier = Literal["vague", "default", "specific"]
 TIERS: tuple[InstructionTier, ...] = get_args(InstructionTier)
 
-SUITE_X = (0.38, 0.70)
-SUITE_Y = (-0.27, 0.27)
-"""Where objects are laid out (robot base frame, metres): reachable with the tool pointing down."""
 REGION_SLOT = "region"
 REGION_HALF = 0.045
-CLEARANCE_M = 0.012
-"""Smallest gap between two footprints at reset."""
-DROP_GAP_M = 0.002
-"""Objects that start inside another are put this far above its floor (not yet touching)."""
+"""Half side of the goal square a pushed object must reach (its centre over it)."""
 
 
 @dataclass(frozen=True)
 class Goal:
     """One predicate: ``subject`` slot, ``kind``, and the ``reference`` slot (or
-    ``"region"``) it relates to; ``lifted`` and ``upright`` take none."""
+    ``"region"``) it relates to; ``lifted`` and ``upright`` take none. ``thresholds``: numbers
+    other than the predicates' defaults, where a task keeps its own."""
 
     kind: PredicateKind
     subject: str
     reference: str | None = None
+    thresholds: Thresholds = DEFAULT_THRESHOLDS
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,8 @@ class TaskSpec:
     that must all hold at the end, grouped in the order they are done; instructions: templates
     per tier, filled with each slot's words (``{a}`` "red block", ``{a_noun}``, ``{a_colour}``,
     ``{a_category}``, ``{a_side}`` "on the left"); starts_in: slot → container slot it starts
-    inside; region: whether a goal square is placed (near ``steps[0][0].subject``).
+    inside; region: whether a goal square is placed (near ``steps[0][0].subject``), region_half
+    its half side; layout: the table area objects are put in.
     """
 
     name: str
@@ -65,13 +75,17 @@ class TaskSpec:
     starts_in: dict[str, str] = field(default_factory=dict)
     region: bool = False
     max_episode_steps: int = 400
+    region_half: float = REGION_HALF
+    layout: Layout = TABLETOP_LAYOUT
 
     def __post_init__(self) -> None:
         slots = [s for s, _ in self.objects]
         if len(set(slots)) != len(slots):
             raise ConfigError(f"task {self.name!r}: duplicate slots {slots}")
-        for _slot, kind in self.objects:
-            catalog().kind(kind)
+        kinds = [catalog().kind(kind) for _slot, kind in self.objects]
+        scene = [k.kind for k in kinds if k.scene_file is not None]
+        if len(set(scene)) != len(scene):  # attached without a prefix, so only once
+            raise ConfigError(f"task {self.name!r}: scene object kinds {scene} may appear once each")
         for goal in self.goals:
             refs = [goal.subject] + ([goal.reference] if goal.reference not in (None, REGION_SLOT) else [])
             if any(r not in slots for r in refs):
@@ -110,26 +124,29 @@ class ObjectState:
 
 
 @dataclass(frozen=True)
-class SuiteState(TaskState):
-    """Privileged state of a suite task: every object by slot, the goals by step, the index of
-    the first step not yet holding (``len(steps)`` when done), and the goal region if any."""
+class SpecState(TaskState):
+    """Privileged state of a spec task: every object by slot, the goals by step, the index of
+    the first step not yet holding (``len(steps)`` when done), the goal region if any, and the
+    table area of the task."""
 
     objects: dict[str, ObjectState]
     steps: tuple[tuple[Goal, ...], ...]
     step: int
     region: Region | None
+    layout: Layout = TABLETOP_LAYOUT
 
 
-class SuiteTask(Task):
+class SpecTask(Task):
     """Runs one :class:`TaskSpec`."""
-
-    instructions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: TaskSpec) -> None:
         self.spec = spec
         self.name = spec.name  # type: ignore[misc]
-        self.objects = (("goal_region",) if spec.region else ())  # type: ignore[misc]
-        self.instances = spec.objects  # type: ignore[misc]
+        kinds = [catalog().kind(kind) for _slot, kind in spec.objects]
+        scene = tuple(k.scene_file for k in kinds if k.scene_file is not None)
+        self.objects = (*scene, *(("goal_region",) if spec.region else ()))  # type: ignore[misc]
+        self.instances = tuple((s, k.kind) for (s, _), k in zip(spec.objects, kinds, strict=True)  # type: ignore[misc]
+                               if k.scene_file is None)
         self.max_episode_steps = spec.max_episode_steps  # type: ignore[misc]
 
     @property
@@ -151,8 +168,10 @@ class SuiteTask(Task):
             item.set_scale(rng.uniform(*item.kind.scale))
         self._paint(rng)
         mujoco.mj_setConst(self.model, self._scratch)  # masses changed; on a scratch: it resets its data
+        region_for = self.spec.steps[0][0].subject if self.spec.region else None
         for _ in range(50):  # a layout in which the first step already holds is no task
-            layout, region = self._layout(rng)
+            layout, region = sample_layout(rng, self.items, self.spec.layout, self.spec.starts_in, region_for,
+                                           self.name)
             for slot, (xyz, yaw) in layout.items():
                 self.items[slot].set_pose(data, xyz, yaw)
             if region is not None:
@@ -163,7 +182,7 @@ class SuiteTask(Task):
                 break
         self._start = {slot: self.items[slot].pos(data) for slot in self.items}
         self._progress = 0
-        return self._instruction(rng)
+        return self._pick_instruction(rng, **self.words())
 
     def _paint(self, rng: np.random.Generator) -> None:
         """Colours from the seed; objects of one kind never share a colour (so "the red block"
@@ -176,70 +195,6 @@ class SuiteTask(Task):
             taken.add(colour)
             item.set_colour(colour)
 
-    def _layout(self, rng: np.random.Generator) -> tuple[dict[str, tuple[np.ndarray, float]], np.ndarray | None]:
-        """Poses for every slot (base xyz [3], yaw) and the region centre [2], no two footprints
-        within CLEARANCE_M; deterministic in ``rng``."""
-        for _ in range(200):
-            placed: list[tuple[np.ndarray, float]] = []  # occupied circles
-            poses: dict[str, tuple[np.ndarray, float]] = {}
-            region = None
-            order = sorted(self.items, key=lambda s: -self.items[s].kind.footprint_radius)
-            ok = True
-            for slot in order:
-                if slot in self.spec.starts_in:
-                    continue
-                item = self.items[slot]
-                r = item.kind.radius_at(item.scale)
-                xy = self._free_spot(rng, r, placed)
-                if xy is None:
-                    ok = False
-                    break
-                placed.append((xy, r))
-                poses[slot] = (np.array([xy[0], xy[1], 0.0]), float(rng.uniform(-np.pi, np.pi)))
-                if self.spec.region and slot == self.spec.steps[0][0].subject:
-                    region = self._place_region(rng, xy, r, placed)
-                    if region is None:
-                        ok = False
-                        break
-            if not ok:
-                continue
-            for slot, container in self.spec.starts_in.items():
-                base, yaw = poses[container]
-                box = self.items[container]
-                floor = (box.kind.container.floor if box.kind.container else 0.0) * box.scale
-                # lengthwise in the container, so a long object lies flat on its floor
-                poses[slot] = (base + np.array([0.0, 0.0, floor + DROP_GAP_M]), yaw + float(rng.uniform(-0.1, 0.1)))
-            return poses, region
-        raise ConfigError(f"task {self.name!r}: no overlap-free layout found in 200 tries")
-
-    @staticmethod
-    def _free_spot(rng: np.random.Generator, r: float, placed: list[tuple[np.ndarray, float]],
-                   tries: int = 100) -> np.ndarray | None:
-        for _ in range(tries):
-            xy = np.array([rng.uniform(SUITE_X[0] + r * 0.5, SUITE_X[1] - r * 0.5),
-                           rng.uniform(SUITE_Y[0] + r * 0.5, SUITE_Y[1] - r * 0.5)])
-            if all(np.linalg.norm(xy - p) >= r + q + CLEARANCE_M for p, q in placed):
-                return xy
-        return None
-
-    def _place_region(self, rng: np.random.Generator, xy: np.ndarray, r: float,
-                      placed: list[tuple[np.ndarray, float]]) -> np.ndarray | None:
-        """A goal square 11–16 cm from the subject with a clear path (the path and the square are
-        reserved so no distractor stands in the way)."""
-        for _ in range(100):
-            angle = rng.uniform(-np.pi, np.pi)
-            goal = xy + rng.uniform(0.11, 0.16) * np.array([np.cos(angle), np.sin(angle)])
-            if not (SUITE_X[0] <= goal[0] <= SUITE_X[1] and SUITE_Y[0] <= goal[1] <= SUITE_Y[1]):
-                continue
-            # the pusher stands behind the subject, so that side is reserved too
-            behind = xy - 0.09 * (goal - xy) / np.linalg.norm(goal - xy)
-            path = [behind, *(xy + t * (goal - xy) for t in (0.5, 1.0))]
-            if all(np.linalg.norm(p - c) >= r + q + CLEARANCE_M for p in path for c, q in placed[:-1]):
-                placed.extend((p, r) for p in path)
-                return goal
-        return None
-
-    # -- instructions ----------------------------------------------------------------------
     def words(self) -> dict[str, str]:
         """The words instruction templates are filled with (from the state at reset)."""
         out: dict[str, str] = {}
@@ -250,11 +205,6 @@ class SuiteTask(Task):
             out[f"{slot}_category"] = item.kind.category
             out[f"{slot}_side"] = side_words(self._start[slot][:2])
         return out
-
-    def _instruction(self, rng: np.random.Generator) -> str:
-        # every tier has as many templates, so a seed lays out the same scene in every tier
-        templates = self.tier_instructions[self.tier]
-        return templates[int(rng.integers(len(templates)))].format(**self.words())
 
     # -- success ---------------------------------------------------------------------------
     def view(self, data: mujoco.MjData, slot: str) -> ObjectView:
@@ -267,28 +217,31 @@ class SuiteTask(Task):
     def region(self, data: mujoco.MjData) -> Region | None:
         if not self.spec.region:
             return None
-        return Region(data.mocap_pos[self._region_mocap][:2].copy(), REGION_HALF)
+        return Region(data.mocap_pos[self._region_mocap][:2].copy(), self.spec.region_half)
 
     def holds(self, goal: Goal, data: mujoco.MjData, views: dict[str, ObjectView] | None = None) -> bool:
         """Whether ``goal`` holds now."""
         views = views if views is not None else {}
+
         def v(slot: str) -> ObjectView:
             if slot not in views:
                 views[slot] = self.view(data, slot)
             return views[slot]
-        a = v(goal.subject)
-        kind = goal.kind
+
+        a, kind, t = v(goal.subject), goal.kind, goal.thresholds
         if kind == "lifted":
             return lifted(a)
         if kind == "upright":
             return is_upright(a)
         if kind == "in_region":
             region = self.region(data)
-            return region is not None and in_region(a, region)
+            return region is not None and in_region(a, region, t)
         assert goal.reference is not None
         b = v(goal.reference)
-        checks = {"in": inside, "on": on, "stacked": stacked, "next_to": next_to, "out_of": out_of}
-        return checks[kind](a, b)
+        if kind in ("on", "stacked"):
+            return on(a, b) if kind == "on" else stacked(a, b)
+        checks = {"in": inside, "next_to": next_to, "out_of": out_of}
+        return checks[kind](a, b, t)
 
     def steps_done(self, data: mujoco.MjData) -> int:
         """How many leading steps hold now, every goal of each (and of those before it)."""
@@ -314,8 +267,8 @@ class SuiteTask(Task):
     def mesh_ids(self) -> list[int]:
         return [m for item in self.items.values() for m in item.mesh_ids]
 
-    def state(self, data: mujoco.MjData) -> SuiteState:
+    def state(self, data: mujoco.MjData) -> SpecState:
         objects = {slot: ObjectState(slot, item.kind, item.colour, item.scale, item.pos(data), item.rot(data),
                                      self._start[slot].copy()) for slot, item in self.items.items()}
-        return SuiteState(tcp_pos=self._tcp_pos(data), objects=objects, steps=self.spec.steps,
-                          step=self.steps_done(data), region=self.region(data))
+        return SpecState(tcp_pos=self._tcp_pos(data), objects=objects, steps=self.spec.steps,
+                         step=self.steps_done(data), region=self.region(data), layout=self.spec.layout)

@@ -1,12 +1,17 @@
-"""The droid-tabletop suite's tasks, as data: scene template, goals, instructions by tier.
+"""Every task that is data: scene template, goals, instructions by tier.
 
-Slots are named for their role: ``a`` is moved, ``b`` (and ``c``) are what it relates to,
-``d1``… are distractors. Instruction words: see :class:`~robosim_cosmos.envs.suite.TaskSpec`.
+:data:`BASIC_TASKS` are the original cube tasks (a 5 cm cube, a fixed bowl, a goal square, on
+the original table area, with the original success thresholds); :data:`COMPOSITIONAL_TASKS` are
+the droid-tabletop suite's tasks of everyday library objects. In the latter, slots are named for
+their role: ``a`` is moved, ``b`` (and ``c``) are what it relates to, ``d1``… are distractors.
+Instruction words: see :class:`~robosim_cosmos.envs.task_spec.TaskSpec`.
 """
 
 from __future__ import annotations
 
-from .suite import Goal, InstructionTier, TaskSpec
+from .layout import BASIC_LAYOUT
+from .predicates import Thresholds
+from .task_spec import Goal, InstructionTier, TaskSpec
 
 
 def _tiers(vague: tuple[str, ...], default: tuple[str, ...], specific: tuple[str, ...]
@@ -101,7 +106,47 @@ def _push(name: str, env_name: str, a: str, distractors: tuple[str, ...]) -> Tas
         region=True, max_episode_steps=400)
 
 
-SUITE_TASKS: tuple[TaskSpec, ...] = (
+BASIC_TASKS: tuple[TaskSpec, ...] = (
+    TaskSpec(
+        "lift_cube", "DroidLiftCube", (("cube", "cube"),),
+        steps=((Goal("lifted", "cube"),),),
+        instructions=_tiers(
+            ("pick it up", "lift the toy", "grab the block"),
+            ("pick up the {cube_colour} cube", "lift the {cube_colour} block off the table",
+             "grab the {cube_colour} cube and raise it"),
+            ("pick up the {cube_colour} cube {cube_side} of the table and lift it at least 5 cm",
+             "grasp the {cube_colour} block {cube_side} with both fingers and raise it off the table",
+             "close the gripper on the {cube_colour} cube {cube_side} and hold it up in the air")),
+        layout=BASIC_LAYOUT, max_episode_steps=200),
+    TaskSpec(
+        "cube_in_bowl", "DroidCubeInBowl", (("cube", "cube"), ("bowl", "fixed_bowl")),
+        # the centre 1.5 cm inside the bowl's 7.2 cm inner radius, resting within 2 cm of its floor
+        steps=((Goal("in", "cube", "bowl", Thresholds(inner_margin_m=0.015, floor_gap_m=0.02)),),),
+        instructions=_tiers(
+            ("put the toy away", "tidy up the block", "put it in the dish"),
+            ("put the {cube_colour} cube in the bowl", "place the {cube_colour} block into the {bowl_colour} bowl",
+             "drop the {cube_colour} cube into the {bowl_colour} bowl"),
+            ("pick up the {cube_colour} cube {cube_side} and put it inside the {bowl_colour} bowl {bowl_side}",
+             "grasp the {cube_colour} block {cube_side}, carry it over the {bowl_colour} bowl {bowl_side} "
+             "and let go",
+             "place the {cube_colour} cube {cube_side} into the middle of the {bowl_colour} bowl {bowl_side}")),
+        layout=BASIC_LAYOUT, max_episode_steps=300),
+    TaskSpec(
+        "push_cube", "DroidPushCube", (("cube", "cube"),),
+        # the centre over the 8 cm square (the one drawn), the underside within 1 cm of the table
+        steps=((Goal("in_region", "cube", "region", Thresholds(on_table_m=0.01)),),),
+        instructions=_tiers(
+            ("move the block over", "push it to the goal", "slide the toy across"),
+            ("push the {cube_colour} cube onto the yellow square", "slide the {cube_colour} block to the yellow goal",
+             "nudge the {cube_colour} cube into the yellow target area"),
+            ("push the {cube_colour} cube {cube_side} across the table until it sits on the yellow square",
+             "without picking it up, slide the {cube_colour} block {cube_side} onto the yellow goal",
+             "nudge the {cube_colour} cube {cube_side} along the table into the yellow target area")),
+        region=True, region_half=0.04, layout=BASIC_LAYOUT, max_episode_steps=300),
+)
+"""The original cube tasks; the reach task (no object) is :class:`~robosim_cosmos.envs.reach.Reach`."""
+
+COMPOSITIONAL_TASKS: tuple[TaskSpec, ...] = (
     _put_in("block_in_bowl", "DroidBlockInBowl", "block", "bowl", ("mug", "can", "marker")),
     _put_in("banana_in_basket", "DroidBananaInBasket", "banana", "basket", ("cup", "sponge", "block")),
     _put_in("marker_in_basket", "DroidMarkerInBasket", "marker", "basket", ("bottle", "bowl")),

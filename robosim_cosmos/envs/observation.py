@@ -1,0 +1,98 @@
+"""What the env shows: DROID's observation keys (robot state, three cameras) and the camera
+images, rendered lazily, with the exterior cameras jittered per episode and a robot mask."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args
+
+import mujoco
+import numpy as np
+from gymnasium import spaces
+
+from ..errors import InvalidInputError
+from ..kinematics import frames
+from ..observations import CAMERAS, EXTERIOR_CAMERAS
+from .rendering import CameraRenderer
+from .robot_state import RobotReadout
+
+ObsMode = Literal["rgb", "state"]
+OBS_MODES: tuple[ObsMode, ...] = get_args(ObsMode)
+MAX_CAMERA_JITTER_M = 0.2
+JOINT_MARGIN = 0.2
+"""Joint limits are soft in MuJoCo: the observation space allows this margin (rad) beyond the stops."""
+
+
+def observation_space(obs_mode: ObsMode, image_size: tuple[int, int]) -> spaces.Dict:
+    """DROID's robot keys, and the three cameras (uint8 H×W×3) in ``rgb`` mode."""
+    limits = frames.JOINT_LIMITS
+    cart_high = np.array([1.5, 1.5, 1.5, np.pi, np.pi, np.pi])
+    obs: dict[str, spaces.Space[Any]] = {
+        "joint_position": spaces.Box(limits[:, 0] - JOINT_MARGIN, limits[:, 1] + JOINT_MARGIN, dtype=np.float64),
+        "gripper_position": spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float64),
+        "cartesian_position": spaces.Box(-cart_high, cart_high, dtype=np.float64),
+    }
+    if obs_mode == "rgb":
+        for cam in CAMERAS:
+            obs[cam] = spaces.Box(0, 255, shape=(*image_size, 3), dtype=np.uint8)
+    return spaces.Dict(obs)
+
+
+def check_camera(camera: str) -> None:
+    if camera not in CAMERAS:
+        raise InvalidInputError(f"unknown camera {camera!r}; valid: {list(CAMERAS)}")
+
+
+class Cameras:
+    """The scene's cameras at one image size: images, robot masks and the exterior jitter.
+
+    jitter (metres): each :meth:`jitter` moves both exterior cameras by an offset drawn
+    uniformly in ±jitter along x and y."""
+
+    def __init__(self, model: mujoco.MjModel, image_size: tuple[int, int], readout: RobotReadout,
+                 jitter: float) -> None:
+        self.model, self.image_size, self.jitter_m = model, image_size, float(jitter)
+        self._renderer: CameraRenderer | None = None
+        self._exterior = np.array([model.camera(c).id for c in EXTERIOR_CAMERAS])
+        self._exterior_home = model.cam_pos[self._exterior].copy()
+        self._robot_geoms = np.append(readout.geoms, False)  # id −1 (nothing) indexes the trailing False
+
+    def _get(self) -> CameraRenderer:
+        if self._renderer is None:
+            self._renderer = CameraRenderer(self.model, *self.image_size)
+        return self._renderer
+
+    def render(self, data: mujoco.MjData, camera: str) -> np.ndarray:
+        """One camera image uint8 [H, W, 3]."""
+        check_camera(camera)
+        return self._get().render(data, camera)
+
+    def robot_mask(self, data: mujoco.MjData, camera: str) -> np.ndarray:
+        """bool [H, W]: where the robot (arm and gripper) is seen, occlusion included."""
+        check_camera(camera)
+        return self._robot_geoms[self._get().render_geom_ids(data, camera)]
+
+    def jitter(self, rng: np.random.Generator) -> None:
+        """Move the exterior cameras to new offsets from their home (nothing without jitter)."""
+        if self.jitter_m > 0.0:
+            offsets = rng.uniform(-self.jitter_m, self.jitter_m, (len(self._exterior), 2))
+            self.model.cam_pos[self._exterior] = self._exterior_home
+            self.model.cam_pos[self._exterior, :2] += offsets
+
+    def upload_meshes(self, mesh_ids: list[int]) -> None:
+        """Meshes a reset rescaled, sent again to a renderer that exists."""
+        if self._renderer is not None:
+            self._renderer.upload_meshes(mesh_ids)
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+
+def robot_observation(readout: RobotReadout, data: mujoco.MjData) -> dict[str, np.ndarray]:
+    """DROID's robot keys: joint_position [7], gripper_position [1], cartesian_position [6]."""
+    return {
+        "joint_position": readout.joints(data),
+        "gripper_position": np.array([readout.gripper(data)]),
+        "cartesian_position": readout.cartesian(data),
+    }

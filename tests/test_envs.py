@@ -7,6 +7,7 @@ import mujoco
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from scipy.spatial.transform import Rotation
 
 import robosim_cosmos
 from robosim_cosmos.envs.objects import CUBE_HALF
@@ -195,6 +196,37 @@ def test_push_success_predicate():
     assert u.task.is_success(u.data)
     _set_cube(env, [goal[0] + 0.07, goal[1], CUBE_HALF])
     assert not u.task.is_success(u.data)
+
+
+@pytest.mark.parametrize("env_id", ["robosim_cosmos/DroidCubeInBowl-v0", "robosim_cosmos/DroidPushCube-v0"])
+def test_cube_tasks_keep_the_original_thresholds_in_any_pose(env_id):
+    """The cube's success, on random poses (tilted, on any face, near the edges), is the
+    original rule: in the bowl, the centre within 7.2 − 1.5 cm of its axis and at most
+    0.6 + 2.5 + 2 cm up, not touched; pushed, the centre over the 8 cm square and at most
+    2.5 + 1 cm up."""
+    env = make(env_id, obs_mode="state")
+    env.reset(seed=1)
+    u = env.unwrapped
+    state = u.task_state().task
+    ref = state.objects["bowl"].pos[:2] if "Bowl" in env_id else state.region.centre
+    rng = np.random.default_rng(0)
+    hits = 0
+    for i in range(600):
+        if i % 3 == 0:
+            quat = rng.normal(size=4)
+        else:  # resting on one of its faces, turned about z
+            quat = Rotation.from_euler("xyz", [*(rng.integers(0, 4, 2) * np.pi / 2), rng.uniform(0, np.pi)]).as_quat()
+            quat = quat[[3, 0, 1, 2]]
+        _set_cube(env, [*(ref + rng.uniform(-0.08, 0.08, 2)), rng.uniform(0.0, 0.09)], quat / np.linalg.norm(quat))
+        centre = u.data.xpos[u.model.body("cube").id]
+        if "Bowl" in env_id:
+            original = (np.linalg.norm(centre[:2] - ref) <= 0.072 - 0.015 and centre[2] <= 0.006 + CUBE_HALF + 0.02
+                        and not u.task.view(u.data, "cube").touched)
+        else:
+            original = bool(np.all(np.abs(centre[:2] - ref) <= 0.04) and centre[2] <= CUBE_HALF + 0.01)
+        assert u.task.is_success(u.data) == original, (i, centre)
+        hits += original
+    assert 50 < hits < 550  # both sides of every threshold were tried
 
 
 def test_lift_success_needs_height_and_a_grip():

@@ -68,7 +68,7 @@ class DroidEnv(gym.Env):
     """Franka tabletop task with DROID observations.
 
     task: a task name (``envs.registry``: "reach", "lift_cube", "cube_in_bowl", "push_cube" and
-    the suite's). action_mode:
+    the compositional tasks of ``envs.task_library``). action_mode:
     ``joint_position`` (Box(8): 7 joint targets in rad + gripper 0 open .. 1 closed),
     ``joint_velocity`` (Box(8): 7 DROID joint velocities in [−1, 1] + the absolute gripper; each
     step's target is the observed joints + 0.2·v rad, :data:`~.control.DROID_JOINT_DELTA`) or

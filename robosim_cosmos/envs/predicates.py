@@ -1,10 +1,10 @@
-"""Goal predicates of the task suite, read from physics.
+"""Goal predicates of the tasks, read from physics.
 
 Each predicate kind relates a *subject* object to a *reference* (another object, or the goal
 region) or to nothing. They are pure functions of an :class:`ObjectView` per object (pose,
 size, kind facts) plus whether the fingers hold the subject, so tests can build success and
 failure states by hand. A goal may set its own :class:`Thresholds` where a task keeps numbers
-other than the suite's (the original cube tasks do).
+other than the defaults (the original cube tasks do).
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ HOLDING_MIN = 0.08
 closed on something: a 6.6 cm can reads about 0.2 in the 8.5 cm Robotiq."""
 CLOSED_ON_NOTHING = 0.93
 """Gripper readings above this mean the fingers closed on nothing."""
+DESCEND_ABOVE_M = 0.01
+"""A tcp lined up over the grasp at least this far above it goes straight down to it."""
 MIN_TCP_Z_M = 0.012
 """Lowest tcp height for a grasp (Franka-hand fingertips this far above the table)."""
 
@@ -174,7 +176,9 @@ class ExpertPlanner:
             return None
         if self.phase == "descend" and xy_err < 0.015:
             return down
-        if xy_err < 0.008 and abs(wrap(cur_yaw - yaw)) < np.deg2rad(4) and tcp[2] > grasp[2] + 0.03:
+        # lined up above the grasp, however low: straight down. Rising to ``pre`` first would let a
+        # chunk executed open loop end where it began (up, then down again) and repeat forever.
+        if xy_err < 0.008 and abs(wrap(cur_yaw - yaw)) < np.deg2rad(4) and tcp[2] > grasp[2] + DESCEND_ABOVE_M:
             self.phase = "descend"
             return down
         self.phase = "approach"

@@ -176,7 +176,7 @@ class ExpertPlanner:
             return None
         if self.phase == "descend" and xy_err < 0.015:
             return down
-        # lined up above the grasp, however low: straight down. Rising to ``pre`` first would let a
+        # lined up above the grasp: straight down from there. Rising to ``pre`` first would let a
         # chunk executed open loop end where it began (up, then down again) and repeat forever.
         if xy_err < 0.008 and abs(wrap(cur_yaw - yaw)) < np.deg2rad(4) and tcp[2] > grasp[2] + DESCEND_ABOVE_M:
             self.phase = "descend"

@@ -1,5 +1,5 @@
-"""The Policy contract: action layouts, the :class:`ActionChunk` a policy returns, and the
-:class:`Policy` base class every backend implements.
+"""The Policy contract: action layouts, the :class:`ActionChunk` a policy returns, the
+:class:`Policy` base class every backend implements and the :class:`WorldModel` modes some offer.
 
 It sits with the core facts because both sides of the wire use it: the backends in
 ``policies/`` implement it and the websocket server in ``service/`` serves any of them.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
@@ -172,3 +172,22 @@ class Policy(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+WorldModelMode = Literal["forward_dynamics", "inverse_dynamics"]
+WORLD_MODEL_MODES: tuple[WorldModelMode, ...] = get_args(WorldModelMode)
+
+
+@runtime_checkable
+class WorldModel(Protocol):
+    """A policy that is also a world model (a Cosmos 3 checkpoint is).
+
+    ``forward_dynamics``: the chunk whose predicted video shows the world after executing
+    ``actions`` (normalized rows, float [T, D]) from ``observation``; ``inverse_dynamics``: the
+    chunk of actions that turns the first frame of ``video`` (uint8 [T+1, H, W, 3], the policy's
+    ``view_point``) into the rest. Both return an :class:`ActionChunk`.
+    """
+
+    def forward_dynamics(self, observation: Mapping[str, Any], instruction: str, actions: Any) -> ActionChunk: ...
+
+    def inverse_dynamics(self, video: Any, instruction: str) -> ActionChunk: ...

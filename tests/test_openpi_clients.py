@@ -520,7 +520,7 @@ def test_unset_open_loop_steps_is_the_policys_default_in_the_run_identity():
 def test_a_rollout_at_360x640_sends_the_robolab_clients_image_sizes(tmp_path):
     from robosim_cosmos.observations import CAMERAS
     from robosim_cosmos.rollout import RolloutConfig
-    from robosim_cosmos.rollout.build import make_env
+    from robosim_cosmos.rollout.setup import make_env
     from robosim_cosmos.service.client import observation_to_request
 
     cfg = RolloutConfig("robosim_cosmos/DroidReach-v0", "cosmos3://127.0.0.1:9", image_size=(360, 640),

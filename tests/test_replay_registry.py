@@ -12,8 +12,8 @@ import pytest
 
 import robosim_cosmos
 from robosim_cosmos.cli import main
+from robosim_cosmos.metrics.success import success_summary, wilson_interval
 from robosim_cosmos.policies import ActionChunk, Policy, create_policy
-from robosim_cosmos.rollout.stats import success_summary, wilson_interval
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = ROOT / "examples" / "droid_chunk.json"

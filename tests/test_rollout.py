@@ -217,7 +217,7 @@ def test_gym_loop_example_runs():
 def test_media_export_writes_the_readme_files(tmp_path):
     import imageio.v2 as imageio
 
-    from robosim_cosmos.rollout.media import GIF_EVERY, export_media
+    from robosim_cosmos.rollout.demo_media import GIF_EVERY, export_media
 
     res = rollout(REACH, f"replay:{CHUNK}", episodes=1, out=tmp_path / "run", max_steps=SHORT, quiet=True)
     video = tmp_path / "run" / res.results[0]["video"]

@@ -29,11 +29,11 @@ import pytest
 
 from robosim_cosmos.cli import main
 from robosim_cosmos.errors import ProtocolError, RunFolderError
+from robosim_cosmos.metrics.success import beta_interval, wilson_interval
 from robosim_cosmos.policies.replay import ReplayPolicy
 from robosim_cosmos.policy_api import ActionChunk, Layout, Policy
+from robosim_cosmos.records.redact import REDACTED, redact_argv
 from robosim_cosmos.rollout import RolloutConfig, rollout
-from robosim_cosmos.rollout.redact import REDACTED, redact_argv
-from robosim_cosmos.rollout.stats import beta_interval, wilson_interval
 
 REACH = "robosim_cosmos/DroidReach-v0"
 STEPS = 16
@@ -438,7 +438,7 @@ def test_progress_bar_on_a_terminal_only_episode_lines_always_quiet_silences_bot
 _HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from robosim_cosmos.rollout.folder import RunLock
+from robosim_cosmos.records.folder import RunLock
 Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)
 lock = RunLock(Path(sys.argv[1]))
 lock.acquire()

@@ -19,15 +19,15 @@ from robosim_cosmos.analysis.score import score_run
 from robosim_cosmos.cli import main
 from robosim_cosmos.envs import register_envs
 from robosim_cosmos.errors import ConfigError, RunFolderError
+from robosim_cosmos.metrics.images import PSNR_CAP_DB, score_frame
+from robosim_cosmos.metrics.trajectory import sparc, trajectory_metrics
+from robosim_cosmos.metrics.world_model import View
 from robosim_cosmos.observations import CAMERAS
 from robosim_cosmos.policies.conditioning import conditioning_image
 from robosim_cosmos.policies.scripted import ScriptedPolicy
 from robosim_cosmos.policy_api import ActionChunk, Policy
+from robosim_cosmos.records.chunks import load_episode, saved_episodes
 from robosim_cosmos.rollout import RolloutConfig, run_episode
-from robosim_cosmos.rollout.chunk_store import load_episode, saved_episodes
-from robosim_cosmos.rollout.image_metrics import PSNR_CAP_DB, score_frame
-from robosim_cosmos.rollout.trajectory import sparc, trajectory_metrics
-from robosim_cosmos.rollout.world_model import View
 
 CUBE = "robosim_cosmos/DroidCubeInBowl-v0"
 C1 = (0.01 * 255) ** 2  # SSIM's luminance constant for 8-bit data

@@ -26,9 +26,10 @@ from typing import Any
 
 from ..envs import register_envs
 from ..errors import WorkerError
-from .build import build
+from ..records.results import EpisodeResult
 from .config import RolloutConfig
-from .episode import EpisodeResult, run_episode
+from .episode import run_episode
+from .setup import build
 
 PARENT_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1

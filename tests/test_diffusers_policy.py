@@ -384,7 +384,7 @@ def test_a_domain_id_diffusers_disagrees_with_is_refused():
 
     from robosim_cosmos.embodiments import get_embodiment
     from robosim_cosmos.errors import ConfigError
-    from robosim_cosmos.policies.diffusers_policy import check_domain_table
+    from robosim_cosmos.policies.cosmos3_pipeline import check_domain_table
 
     droid = get_embodiment("droid")
     check_domain_table(droid, diffusers)  # agrees: no error

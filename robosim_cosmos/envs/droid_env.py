@@ -22,7 +22,7 @@ from ..kinematics import frames
 from ..kinematics.decode import ChunkDecoder
 from ..kinematics.ik import pose_error
 from ..kinematics.normalization import ActionStats
-from ..kinematics.robot import site_pose
+from ..kinematics.sites import site_pose
 from ..observations import CAMERAS, DEFAULT_CAMERA, EXTERIOR_CAMERAS
 from .events import EventDetector
 from .registry import check_tier, make_task

@@ -124,7 +124,7 @@ def test_generator_reproduces_the_committed_textures_and_meshes(tmp_path):
 
             (va, fa), (vb, fb) = parse(new), parse(committed)
             assert fa == fb and va.shape == vb.shape and np.abs(va - vb).max() <= 1e-6, rel
-        assert new == committed, f"{rel}: run `python -m robosim_cosmos.envs.assets_gen` and commit the result"
+        assert new == committed, f"{rel}: run `python -m tools.assets` and commit the result"
 
 
 def test_bowl_visual_mesh_is_closed_never_collides_and_the_collision_pieces_are_unchanged():

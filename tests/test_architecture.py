@@ -342,6 +342,18 @@ def test_layering(graph):
     assert not violations, "layering violation(s):\n" + "\n".join(f"{v}  at {where[v]}" for v in violations)
 
 
+
+def test_the_package_never_imports_the_repository_tools():
+    """tools/ (the asset generator) sits above the package and is not in the wheel."""
+    found = []
+    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            found += [f"{path.relative_to(ROOT)}:{node.lineno}" for n in names if n.split(".")[0] == "tools"]
+    assert found == []
+
+
 # -- the checker itself -----------------------------------------------------------------------
 
 def test_find_cycles_on_a_synthetic_graph():

@@ -28,7 +28,7 @@ PACKAGE = "robosim_cosmos"
 
 # -- layers -----------------------------------------------------------------------------------
 
-CORE = frozenset({"errors", "embodiments", "observations", "policy_api", "action_files",
+CORE = frozenset({"errors", "embodiments", "observations", "policy_api", "action_files", "image_resize",
                   "_gl", "_optional", "_resources", "_version"})
 LAYER_RANK: dict[str, float] = {
     "core": 0, "kinematics": 1, "envs": 2, "service": 3, "policies": 4,

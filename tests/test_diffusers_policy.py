@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from robosim_cosmos.errors import MissingDependencyError
-from robosim_cosmos.policies.conditioning import conditioning_image, resize_bilinear, to_pipeline_image
+from robosim_cosmos.image_resize import resize_bilinear
+from robosim_cosmos.policies.conditioning import conditioning_image, to_pipeline_image
 from robosim_cosmos.policies.diffusers_policy import DiffusersCosmos3Policy
 from robosim_cosmos.policy_api import ActionChunk, Policy
 

@@ -17,8 +17,9 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ..errors import ConfigError
+from ..image_resize import resize_bilinear
 from ..observations import CAMERAS, EXTERIOR_CAMERAS
-from ..policies.conditioning import conditioning_image, resize_bilinear
+from ..policies.conditioning import conditioning_image
 from ..policy_api import Policy
 from .images import FrameScore
 

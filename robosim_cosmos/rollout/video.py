@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..image_resize import resize_nearest
 from .background import Background
 
 CAPTION_HEIGHT = 36
@@ -20,16 +21,6 @@ try:  # imageio depends on pillow, so this is normally available
     _FONT = ImageFont.load_default()
 except ImportError:  # pragma: no cover - captions are left blank without pillow
     Image = ImageDraw = _FONT = None  # type: ignore[assignment]
-
-
-def resize_nearest(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Nearest-neighbour resize of uint8 [h, w, 3] to [height, width, 3] (numpy only)."""
-    h, w = image.shape[:2]
-    if (h, w) == (height, width):
-        return image
-    rows = (np.arange(height) * h) // height
-    cols = (np.arange(width) * w) // width
-    return image[rows[:, None], cols[None, :]]
 
 
 _PANELS: dict[tuple[int, int], np.ndarray] = {}

@@ -27,11 +27,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, InvalidInputError, ProtocolError
+from ..image_resize import resize_image, resize_with_pad
 from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS, WRIST_CAMERA
 from ..policy_api import WHOLE_CHUNK, ActionChunk, OpenLoopDefault
 from .codec import packb
 from .connection import DEFAULT_HOST, DEFAULT_PORT, ConnectionOptions, takes_connection_options
-from .images import image_size_option, resize_image, resize_with_pad, rgb_image
+from .images import image_size_option, rgb_image
 from .protocol import (
     ACTION_KEYS,
     ACTION_SPACE_LAYOUT,

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..image_resize import resize_image
 from ..observations import CAMERAS, DEFAULT_CAMERA, EXTERIOR_CAMERAS
-from .images import resize_image, rgb_image
+from .images import rgb_image
 from .protocol import IMAGE_KEYS, OBSERVATION_PREFIX, PROMPT_KEY, SINGLE_IMAGE_KEY, STATE_WIDTHS
 
 __all__ = ["observation_to_request", "request_image", "request_to_observation"]

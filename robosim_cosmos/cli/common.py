@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from dataclasses import Field, fields
 from typing import Any, NoReturn
 
@@ -71,6 +72,25 @@ def add_policy_flags(parser: argparse.ArgumentParser, policy_help: str | None = 
     policy, kwargs = config_fields("policy", "policy_kwargs")
     parser.add_argument("--policy", required=True, help=policy_help or flag_help(policy))
     parser.add_argument("--policy-arg", action="append", metavar="KEY=VALUE", default=[], help=flag_help(kwargs))
+
+
+EXIT_ERRORED = 4
+"""Exit code: some episodes ended with an error (the others are recorded and summarised)."""
+EXIT_NONE_COMPLETED = 5
+"""Exit code: episodes ran but none completed (every one ended with an error), or nothing was scored."""
+
+
+def outcome_exit(command: str, overall: dict[str, Any]) -> int:
+    """0 when no episode ended with an error; else :data:`EXIT_ERRORED`, or
+    :data:`EXIT_NONE_COMPLETED` when none completed; a line on stderr says which."""
+    errors, completed = int(overall["errors"]), int(overall["completed"])
+    if not errors:
+        return 0
+    code = EXIT_NONE_COMPLETED if completed == 0 else EXIT_ERRORED
+    what = "every episode" if completed == 0 else f"{errors} of {errors + completed} episodes"
+    print(f"robosim-cosmos {command}: {what} ended with an error (exit {code}; each line's `error` in "
+          "results.jsonl says why; --retry-errors runs them again)", file=sys.stderr)
+    return code
 
 
 def num(value: object, digits: int = 2) -> str:

@@ -15,7 +15,7 @@ from ..envs import SUITES, TIERS, task_of
 from ..errors import ConfigError
 from ..records.files import RESULTS_FILE, SUITE_SUMMARY_FILE
 from ..rollout import RolloutConfig, RolloutInterrupted, parse_tiers
-from .common import add_config_flags, config_fields, given_options, print_outcome
+from .common import add_config_flags, config_fields, given_options, outcome_exit, print_outcome
 
 _CHOSEN_HERE = ("env_id", "instruction_tier")
 """Fields the command sets from --env / --suite / --tasks and --tiers rather than a flag of their own."""
@@ -53,13 +53,13 @@ def run(args: argparse.Namespace) -> int:
             result = runs.rollout(config, quiet=args.quiet)
             print_outcome(result.summary["overall"], result.out / RESULTS_FILE)
             _print_adaptive(result.summary)
-            return 0
+            return outcome_exit(args.command, result.summary["overall"])
         if args.env is not None:
             task_of(args.env)  # --env takes an env id, as with one tier
         suite = runs.rollout_suite(policy, suite=args.suite, tasks=[args.env] if args.env else args.tasks,
                               tiers=tiers, out=out, quiet=args.quiet, **options)
         print_outcome(suite.summary["overall"], suite.out / SUITE_SUMMARY_FILE)
-        return 0
+        return outcome_exit(args.command, suite.summary["overall"])
     except RolloutInterrupted as exc:  # the finished episodes are recorded and summarised
         print(f"robosim-cosmos {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -4,11 +4,12 @@ inverse dynamics)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..analysis.score import SCORE_MODES, score_run
 from ..policies.registry import parse_policy_args
-from .common import add_policy_flags, num
+from .common import EXIT_NONE_COMPLETED, add_policy_flags, num
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
                 f"{num(overall.get('rotation_deg'))} deg, gripper agreement "
                 f"{num(overall.get('gripper_agreement'), 3)}")
     print(f"{args.mode}: {text} -> {doc['path']}")
+    if doc["overall"] is None:  # nothing could be compared: a script must not read this as a score
+        print(f"robosim-cosmos {args.command}: no frame or step could be scored (exit {EXIT_NONE_COMPLETED})",
+              file=sys.stderr)
+        return EXIT_NONE_COMPLETED
     return 0
 
 

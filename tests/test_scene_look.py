@@ -186,3 +186,18 @@ def test_station_still_writes_fast_above_faithful(tmp_path, capsys):
     still = np.asarray(imageio.imread(path))
     assert still.shape == (360, 960, 3)
     assert np.any(still[:180] != still[180:])
+
+
+def test_demo_gives_each_look_its_own_folder_and_takes_overwrite(tmp_path, capsys, monkeypatch):
+    from robosim_cosmos.cli.demo import demo_folder
+
+    assert (demo_folder("fast"), demo_folder("faithful")) == ("runs/demo", "runs/demo-faithful")
+    out = str(tmp_path / "demo")
+    assert main(["demo", "--out", out]) == 0
+    capsys.readouterr()
+    # Another look into the same folder is another run: refused with advice the demo itself takes.
+    assert main(["demo", "--out", out, "--render-quality", "faithful"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["demo", "--out", out, "--render-quality", "faithful", "--overwrite"]) == 0
+    assert "success" in capsys.readouterr().out
+    assert json.loads((tmp_path / "demo" / "run.json").read_text())["identity"]["render_quality"] == "faithful"

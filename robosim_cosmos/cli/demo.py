@@ -20,6 +20,13 @@ from ..rollout.demo_media import export_media
 from .common import add_config_flags, config_fields
 
 DEMO_ENV = "robosim_cosmos/DroidCubeInBowl-v0"
+DEMO_OUT = "runs/demo"
+
+
+def demo_folder(render_quality: str) -> str:
+    """The demo's own folder for a look: ``runs/demo``, ``runs/demo-faithful``, so trying another
+    look never meets the first one's run."""
+    return DEMO_OUT if render_quality == "fast" else f"{DEMO_OUT}-{render_quality}"
 
 
 def _write_station_still(path: Path, seed: int = 0) -> Path:
@@ -42,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if args.station_still:
         print(_write_station_still(Path(args.station_still)))
         return 0
-    out = Path(args.out)
+    out = Path(args.out or demo_folder(args.render_quality))
     try:  # an earlier demo whose episode errored runs it again
-        result = rollout(DEMO_ENV, "scripted", episodes=1, seed=0, out=out,
-                         retry_errors=True, render_quality=args.render_quality)
+        result = rollout(DEMO_ENV, "scripted", episodes=1, seed=0, out=out, retry_errors=True,
+                         render_quality=args.render_quality, overwrite=args.overwrite)
     except RolloutInterrupted as exc:
         print(f"robosim-cosmos {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -63,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
 
 def add(sub: Any) -> None:
     demo = sub.add_parser("demo", help="one scripted DroidCubeInBowl-v0 episode with video")
-    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("--out", default=None,
+                      help=f"output folder (default {DEMO_OUT}, {DEMO_OUT}-faithful with --render-quality faithful)")
     demo.add_argument("--media", default=None, metavar="DIR",
                       help="also write demo.mp4, demo.gif and demo_still.png into DIR (the README's media/)")
-    add_config_flags(demo, config_fields("render_quality"), keep_defaults=True)
+    add_config_flags(demo, config_fields("render_quality", "overwrite"), keep_defaults=True)
     demo.add_argument("--station-still", default=None, metavar="PNG",
                       help="only write a still of the station instead: the three DROID views at 180x320, "
                            "fast above faithful (the README's media/station.png)")

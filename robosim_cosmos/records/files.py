@@ -23,9 +23,11 @@ RUN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_FILE, EVAL_INFO_FILE, RUN_FI
 """What ``overwrite`` deletes (with ``videos/`` and their ``.tmp`` leftovers); nothing else."""
 
 
-def episode_video(task: str, episode: int, success: bool) -> str:
-    """An episode's video, relative to the run folder."""
-    return f"{VIDEOS_DIR}/{task}_ep{episode}_{'success' if success else 'failure'}.mp4"
+def episode_video(task: str, episode: int, success: bool, error: bool = False) -> str:
+    """An episode's video, relative to the run folder: ``<task>_ep<n>_success.mp4``, ``_failure``
+    or, for an episode that ended with an error, ``_error``."""
+    outcome = "success" if success else ("error" if error else "failure")
+    return f"{VIDEOS_DIR}/{task}_ep{episode}_{outcome}.mp4"
 
 
 def predicted_video(episode: int) -> str:

@@ -182,7 +182,7 @@ class EpisodeVideo(Observer):
 
     def finish(self, result: EpisodeResult) -> None:
         outcome = "SUCCESS" if result.success else ("ERROR" if result.error else "FAILURE")
-        rel = episode_video(self.task, result.episode, result.success)
+        rel = episode_video(self.task, result.episode, result.success, error=result.error is not None)
         try:
             final = self.writer.finish(Path(rel).name, [self.caption_head, f"outcome: {outcome}  steps {result.steps}"],
                                        _OUTRO_FRAMES)

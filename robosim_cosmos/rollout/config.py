@@ -115,9 +115,9 @@ class RolloutConfig:
         "default", identity=True, env="instruction_tier",
         help="the instruction tier the env samples from (the CLI's --tiers)")
     world_model_scoring: Scoring = option(
-        "full", flag="--world-model-scoring", choices=SCORINGS,
-        help="score predicted videos against the simulator's frames: full (frames and robot pixels), "
-             "frames (whole frames only, cheaper), off")
+        "frames", flag="--world-model-scoring", choices=SCORINGS,
+        help="score predicted videos against the simulator's frames: frames (whole frames, the default), "
+             "full (also the robot's pixels: a segmentation render per camera and step), off")
     save_chunks: bool = option(False, flag="--save-chunks", action="store_true",
                                help="save each chunk's start frames, executed rows and following frames to chunks/ "
                                     "(for `score`)")

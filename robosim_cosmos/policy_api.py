@@ -31,6 +31,11 @@ ENV_ACTION_MODE: dict[Layout, str] = {
     "cosmos_ee_delta": "cosmos", "joint_pos": "joint_position", "joint_vel": "joint_velocity",
 }
 """The DroidEnv ``action_mode`` that executes each layout's rows as they are."""
+ACTION_SPACE_MISMATCH = "action_space_mismatch"
+"""``ActionChunk.info`` key a client sets when a chunk's joint rows look like the other DROID action
+space than the one they run in (the value names it); a rollout counts those chunks per episode."""
+ACTION_SPACE_LOG = "robosim_cosmos.action_space"
+"""The logger on which clients warn (once) about such chunks."""
 
 WHOLE_CHUNK: Literal["chunk"] = "chunk"
 """``Policy.default_open_loop_steps`` value: execute every row of each chunk before asking again."""

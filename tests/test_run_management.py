@@ -200,7 +200,7 @@ def test_retry_errors_reruns_exactly_the_errored_episodes_and_replaces_their_lin
     overall = json.loads((out / "summary.json").read_text())["overall"]
     lo, hi = wilson_interval(0, 3)
     assert overall == {"episodes": 5, "completed": 3, "successes": 0, "errors": 2, "success_rate": 0.0,
-                       "clipped_values": 0, "speed_limited_steps": 0, "ci95": [lo, hi],
+                       "clipped_values": 0, "speed_limited_steps": 0, "action_space_mismatches": 0, "ci95": [lo, hi],
                        "ci95_beta": list(beta_interval(0, 3))}
     before = _raw_lines(out)
     assert [(r["episode"], r["error"]) for r in _lines(out)] == [

@@ -38,7 +38,7 @@ BOWL = "robosim_cosmos/DroidCubeInBowl-v0"
 FOLDERS = {(REACH, "vague"): "DroidReach/vague", (REACH, "specific"): "DroidReach/specific",
            (BOWL, "vague"): "DroidCubeInBowl/vague", (BOWL, "specific"): "DroidCubeInBowl/specific"}
 CELL_KEYS = {"episodes", "completed", "successes", "errors", "success_rate", "ci95", "ci95_beta", "clipped_values",
-             "speed_limited_steps", "mean_progress", "events"}
+             "speed_limited_steps", "action_space_mismatches", "mean_progress", "events"}
 
 
 def _lines(folder: Path) -> list[dict[str, Any]]:

@@ -4,8 +4,10 @@ from :class:`~robosim_cosmos.rollout.RolloutConfig`'s fields and the outcome lin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from dataclasses import Field, fields
 from typing import Any, NoReturn
 
@@ -29,6 +31,21 @@ class CommandLogFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return f"robosim-cosmos {self.command}: {record.levelname.lower()}: {super().format(record)}"
+
+
+@contextlib.contextmanager
+def command_warnings(command: str) -> Iterator[None]:
+    """While a command runs, the project's logged warnings (the server's, a client's) go to stderr
+    as one line each, prefixed like its own messages."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(CommandLogFormatter(command))
+    logger = logging.getLogger("robosim_cosmos")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def config_fields(*names: str) -> tuple[Field[Any], ...]:

@@ -11,7 +11,7 @@ from .._gl import require_rendering
 from .._version import __version__
 from ..errors import RobosimCosmosError
 from . import decode, demo, envs, merge, report, rollout, score, serve
-from .common import OneLineParser
+from .common import OneLineParser, command_warnings
 
 COMMANDS = (decode, rollout, envs, demo, merge, score, report, serve)
 """Each command's module, in the order ``--help`` lists them; each has ``add(subparsers)``."""
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if _needs_rendering(args):
             require_rendering()  # a MUJOCO_GL mujoco refused: one line now, not an error per episode
-        code = int(args.func(args) or 0)
+        with command_warnings(args.command):
+            code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not as "Exception ignored" at exit
         return code
     except BrokenPipeError:

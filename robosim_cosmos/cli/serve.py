@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from typing import Any
 
 import numpy as np
@@ -12,7 +10,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..policies.registry import parse_policy_args
 from ..service.protocol import DIALECTS
-from .common import CommandLogFormatter, add_policy_flags
+from .common import add_policy_flags
 
 
 def _port(text: str) -> int:
@@ -52,21 +50,13 @@ def run(args: argparse.Namespace) -> int:
     api_key = resolve_api_key(args.api_key, env=args.api_key_env, file=args.api_key_file)
     max_frame_bytes = (DEFAULT_MAX_FRAME_BYTES if args.max_frame_mb is None
                        else max(1, int(args.max_frame_mb * 2**20)))
-    # The server's warnings (no key on a public address, refused keys, oversized frames)
-    # become one stderr line each, prefixed like the CLI's own messages.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)
-    handler.setFormatter(CommandLogFormatter(args.command))
-    logger = logging.getLogger("robosim_cosmos")
-    logger.addHandler(handler)
-    try:
-        metadata = parse_policy_args(args.metadata, option="--metadata")  # KEY=JSON pairs, like --policy-arg
-        policy = create_policy(args.policy, **parse_policy_args(args.policy_arg))
-        PolicyServer(policy, host=args.host, port=args.port, api_key=api_key,
-                     decode_video=args.decode_video, max_frame_bytes=max_frame_bytes,
-                     dialect=args.dialect, metadata=metadata).serve_forever()
-    finally:
-        logger.removeHandler(handler)
+    # The server's warnings (no key on a public address, refused keys, oversized frames) are
+    # one stderr line each: main() runs every command under cli.common.command_warnings.
+    metadata = parse_policy_args(args.metadata, option="--metadata")  # KEY=JSON pairs, like --policy-arg
+    policy = create_policy(args.policy, **parse_policy_args(args.policy_arg))
+    PolicyServer(policy, host=args.host, port=args.port, api_key=api_key,
+                 decode_video=args.decode_video, max_frame_bytes=max_frame_bytes,
+                 dialect=args.dialect, metadata=metadata).serve_forever()
     return 0
 
 
@@ -78,7 +68,7 @@ def add(sub: Any) -> None:
                     "them, from $ROBOSIM_COSMOS_API_KEY when it is set and not empty; otherwise the "
                     "server asks for no key.",
     )
-    add_policy_flags(srv, "replay:PATH | diffusers:PATH")
+    add_policy_flags(srv, "replay:PATH (--policy-arg layout=joint_vel: 8-wide rows are velocities) | diffusers:PATH")
     srv.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default 127.0.0.1); any other without a key draws a warning")
     srv.add_argument("--port", type=_port, default=8000, help="0..65535, 0 picks a free port (default 8000)")
@@ -92,10 +82,13 @@ def add(sub: Any) -> None:
                      help="refuse request frames over N MiB, before reading them (default 16)")
     srv.add_argument("--decode-video", action="store_true", help="decode predicted videos in replies")
     srv.add_argument("--dialect", choices=list(DIALECTS), default="cosmos3",
-                     help="answer as a cosmos3 (RoboLab) server (default), an openpi DROID server (metadata {}, "
-                          "reply 'actions') or a RoboArena server (config metadata, 'endpoint: reset'); "
-                          "openpi and roboarena need a joint_pos or joint_vel policy")
+                     help="answer as a cosmos3 (RoboLab) server (default), an openpi DROID server (metadata {} "
+                          "or the --metadata entries, reply 'actions') or a RoboArena server (config metadata, "
+                          "'endpoint: reset'); openpi and roboarena need a joint_pos or joint_vel policy, e.g. replay:"
+                          "examples/droid_joint_velocities.json")
     srv.add_argument("--metadata", action="append", metavar="KEY=VALUE", default=[],
-                     help="extra metadata entry, JSON value, repeatable (roboarena: image_resolution=[224,224], "
-                          "n_external_cameras=2, needs_wrist_camera=true, needs_session_id=true)")
+                     help="extra metadata entry, JSON value, repeatable; cosmos3 adds it to the policy's, openpi "
+                          "announces the entries alone (as openpi servers send their policy's metadata; RoboArena "
+                          "keys are refused), roboarena takes its config from them: image_resolution=[224,224], "
+                          "n_external_cameras=2, needs_wrist_camera=true, needs_session_id=true")
     srv.set_defaults(func=run)

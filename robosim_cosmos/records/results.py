@@ -90,6 +90,8 @@ class EpisodeResult:
     {position_mm, rotation_deg} each {mean, max}, None when nothing was measured;
     clipped_values: normalized action values the decoder clipped into [−1, 1];
     speed_limited_steps: steps whose joint command was slowed to the Franka's velocity limits;
+    action_space_mismatches: chunks whose joint rows looked like the other DROID action space
+    (positions run as velocities, or the reverse: ``policy_api.ACTION_SPACE_MISMATCH``);
     video: path relative to the run folder; error: ``Type: message`` when the episode raised.
     instruction_tier: the tier the instruction was drawn from; progress: the env's subtask
     progress in [0, 1] at the last step; events: how often each event (``envs.EVENTS``)
@@ -116,6 +118,7 @@ class EpisodeResult:
     tracking_error: dict[str, dict[str, float | None]] | None = None
     clipped_values: int = 0
     speed_limited_steps: int = 0
+    action_space_mismatches: int = 0
     chunks: int = 0
     video: str | None = None
     error: str | None = None

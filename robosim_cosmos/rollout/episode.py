@@ -18,7 +18,7 @@ from ..envs import EVENTS, task_of
 from ..envs.droid_env import DroidEnv
 from ..errors import PolicyError
 from ..metrics.world_model import View
-from ..policy_api import ActionChunk, Policy
+from ..policy_api import ACTION_SPACE_MISMATCH, ActionChunk, Policy
 from ..records.results import EpisodeResult
 from .config import RolloutConfig
 from .observers import (
@@ -101,6 +101,7 @@ class _Episode:
         t0 = time.perf_counter()
         chunk = _check_chunk(self.policy.get_actions(obs, instruction), self.policy)
         latency = time.perf_counter() - t0
+        self.result.action_space_mismatches += int(bool(chunk.info.get(ACTION_SPACE_MISMATCH)))
         executed = chunk.actions[: executed_rows(self.cfg, self.policy, len(chunk))]
         rows, slowed, decoded_ik = executed, np.zeros(len(executed), dtype=bool), None
         if self.convert:

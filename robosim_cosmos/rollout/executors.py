@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..policy_api import Policy
+from ..policy_api import ACTION_SPACE_LOG, Policy
 from ..records.redact import scrub
 from .config import RolloutConfig
 from .episode import run_episode
 from .process_pool import WorkerPool
 from .setup import build
+
+_warned_specs: set[str] = set()
+"""Policy specs whose workers' replies looked like the other joint action space, already warned about."""
 
 
 def _describe(policy: Policy, secrets: tuple[str, ...]) -> dict[str, Any]:
@@ -46,6 +50,8 @@ class InProcess:
 
 
 class _Pool(Protocol):
+    cfg: RolloutConfig
+
     def probe(self) -> dict[str, Any]: ...
     def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]: ...
     def terminate(self) -> None: ...
@@ -69,7 +75,22 @@ class InPool:
             self.info["repr"] = scrub(info["repr"], secrets)
 
     def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]:
-        return self.pool.run(episodes)
+        for line in self.pool.run(episodes):
+            self._check_action_space(line)
+            yield line
+
+    def _check_action_space(self, line: dict[str, Any]) -> None:
+        """Warn here, once, for the workers: a client's own warning would print once per worker
+        process (they are told to keep it: :mod:`.process_pool`), and Ray actors' never reaches us."""
+        mismatches, spec = int(line.get("action_space_mismatches") or 0), self.pool.cfg.policy
+        if not mismatches or spec in _warned_specs:
+            return
+        _warned_specs.add(spec)
+        logging.getLogger(ACTION_SPACE_LOG).warning(
+            "in episode %s, %d of %d replies of %s looked like the other DROID joint action space than the one "
+            "they ran in (absolute joint positions run as velocities, or the reverse); for a server of absolute "
+            "joint positions pass --policy-arg action_space=joint_position, for velocities action_space="
+            "joint_velocity", line["episode"], mismatches, int(line.get("chunks") or 0), spec)
 
     def close(self, abort: bool) -> None:
         if abort:

@@ -1,7 +1,9 @@
 """How a :class:`~.server.PolicyServer` answers, in each dialect (:data:`~.protocol.DIALECTS`).
 
 ``cosmos3`` (the RoboLab server) announces the policy's layout, chunk size and action width and
-replies ``action``; ``openpi`` announces ``{}`` and replies ``actions``; ``roboarena`` announces a
+replies ``action``; ``openpi`` announces the extra metadata alone (``{}`` by default, as openpi's
+DROID servers do: an openpi server sends its policy's metadata dict) and replies ``actions``;
+``roboarena`` announces a
 RoboArena config, replies ``actions``, answers ``endpoint: "reset"`` with the text
 ``reset successful`` and resets the policy on a reset or a new ``session_id``.
 """
@@ -18,7 +20,7 @@ import numpy as np
 from ..errors import ConfigError, InvalidInputError
 from ..policy_api import LAYOUT_WIDTH, ActionChunk, Policy
 from .codec import packb, unpackb
-from .protocol import ENDPOINT_KEY, RESET_REPLY, SESSION_KEY, TIMING_KEY, VIDEO_KEY, Dialect
+from .protocol import ENDPOINT_KEY, RESET_REPLY, ROBOARENA_DEFAULTS, SESSION_KEY, TIMING_KEY, VIDEO_KEY, Dialect
 from .request import request_to_observation
 from .roboarena import SPACE_OF_LAYOUT, check_roboarena_request, roboarena_metadata
 
@@ -31,13 +33,20 @@ def announced_metadata(
     """The metadata a ``dialect`` server of ``policy`` sends on connect, ``extra`` included
     (ConfigError when ``extra`` contradicts the policy or the dialect cannot serve it)."""
     if dialect != "cosmos3" and policy.layout not in SPACE_OF_LAYOUT:
+        article = "an" if dialect == "openpi" else "a"
         raise ConfigError(
-            f"a {dialect} DROID server answers joint rows ({', '.join(map(repr, SPACE_OF_LAYOUT))}); "
+            f"{article} {dialect} DROID server answers joint rows ({', '.join(map(repr, SPACE_OF_LAYOUT))}); "
             f"this policy's layout is {policy.layout!r}"
         )
     extra = dict(extra or {})
     if dialect == "openpi":
-        return extra  # openpi DROID servers announce nothing: {}
+        arena = sorted(key for key in extra if key in ROBOARENA_DEFAULTS)
+        if arena:  # a client would take the server for a RoboArena one, which it does not answer as
+            raise ConfigError(
+                f"metadata {arena} are RoboArena config keys: an openpi server announcing them would be "
+                "taken for a RoboArena server; serve with --dialect roboarena to announce them"
+            )
+        return extra
     if dialect == "roboarena":
         return roboarena_metadata(policy.layout, extra)
     derived = {

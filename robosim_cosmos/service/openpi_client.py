@@ -14,12 +14,14 @@ Same websocket + msgpack protocol as the Cosmos 3 client (:mod:`.client`), other
 
 Rows are passed on as the server sent them except for the gripper, binarized at 0.5 by default
 as the reference clients do; velocities are clipped (and counted) by the env that executes them
-(``DroidEnv(action_mode="joint_velocity")``).
+(``DroidEnv(action_mode="joint_velocity")``). A reply that looks like the other action space
+(:mod:`.action_space`) is marked in its chunk's info and warned about once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -29,7 +31,8 @@ import numpy as np
 from ..errors import ConfigError, InvalidInputError, ProtocolError
 from ..image_resize import resize_image, resize_with_pad
 from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS, WRIST_CAMERA
-from ..policy_api import WHOLE_CHUNK, ActionChunk, OpenLoopDefault
+from ..policy_api import ACTION_SPACE_LOG, ACTION_SPACE_MISMATCH, WHOLE_CHUNK, ActionChunk, OpenLoopDefault
+from .action_space import other_space_evidence
 from .codec import packb
 from .connection import DEFAULT_HOST, DEFAULT_PORT, ConnectionOptions, takes_connection_options
 from .images import image_size_option, rgb_image
@@ -60,6 +63,15 @@ GRIPPER_THRESHOLD = 0.5
 CLOSE_RESET_TIMEOUT_S = 5.0
 """How long ``close()`` waits for a RoboArena server to answer the last session's reset."""
 ROW_WIDTH = 8  # 7 joints + gripper, in either action space
+SPACE_WORDS: dict[ActionSpace, str] = {"joint_position": "absolute joint positions",
+                                       "joint_velocity": "joint velocities"}
+CHECKPOINTS: dict[ActionSpace, str] = {"joint_position": "a *_droid_jointpos checkpoint",
+                                       "joint_velocity": "a stock (joint-velocity) DROID checkpoint"}
+
+log = logging.getLogger(ACTION_SPACE_LOG)
+_warned: set[tuple[str, ActionSpace]] = set()
+"""(server, action space) pairs already warned about in this process: a suite builds one client
+per task, and one warning says it."""
 
 
 class OpenpiPolicy(ServicePolicy):
@@ -69,6 +81,8 @@ class OpenpiPolicy(ServicePolicy):
     use the ``joint_vel`` layout) or ``joint_position`` (``*_droid_jointpos`` checkpoints:
     ``joint_pos``); None takes it from a RoboArena server's metadata, else ``joint_velocity``.
     A RoboArena server announcing another action space than the one asked for is a ConfigError.
+    A reply far more plausible as the other space (:mod:`.action_space`) gets
+    ``info["action_space_mismatch"]`` and one warning per server and space, naming the fix.
     ``exterior_camera``: the env camera sent as ``exterior_image_1_left`` (one-camera servers).
     ``image_size``: (H, W) of the images sent to an openpi server, resized with black padding
     (default 224×224); a RoboArena server's ``image_resolution`` decides for it (an explicit
@@ -160,7 +174,30 @@ class OpenpiPolicy(ServicePolicy):
         """Send one observation as the openpi / RoboArena client would; the rows as answered
         (gripper binarized unless ``binarize_gripper=False``)."""
         self.connect()  # the server's metadata decides what the request holds
-        return super().get_actions(observation, instruction)
+        chunk = super().get_actions(observation, instruction)
+        self._check_action_space(chunk, observation["joint_position"])
+        return chunk
+
+    def _check_action_space(self, chunk: ActionChunk, joints: Any) -> None:
+        """Mark (and warn once about) a chunk that looks like the other joint action space."""
+        space = self.action_space
+        evidence = other_space_evidence(space, chunk.actions, joints)
+        if evidence is None:
+            return
+        other: ActionSpace = "joint_position" if space == "joint_velocity" else "joint_velocity"
+        chunk.info[ACTION_SPACE_MISMATCH] = other
+        if (self.address, space) in _warned:
+            return
+        _warned.add((self.address, space))
+        looks = f"rows that look like {SPACE_WORDS[other]} ({evidence})"
+        if self.roboarena is not None:
+            log.warning("the RoboArena server at %s announced action_space %r but answered %s; its config or "
+                        "its checkpoint is wrong", self.address, space, looks)
+            return
+        log.warning("the policy server at %s answered %s, but this client runs them as %s; if it serves %s, "
+                    "pass --policy-arg action_space=%s (create_policy(..., action_space=%r)). Each such chunk "
+                    "counts in the episode's action_space_mismatches", self.address, looks, SPACE_WORDS[space],
+                    CHECKPOINTS[other], other, other)
 
     def _image(self, observation: Mapping[str, Any], camera: str) -> np.ndarray:
         if camera not in observation:

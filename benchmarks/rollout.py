@@ -3,7 +3,8 @@ without video, with video but no predicted-world panel (the baseline), with the 
 scripted expert's simulator prediction, forecast by the env) and no world-model scoring, and
 with the panel scored (``frames``: PSNR/SSIM of whole frames; ``full``: also the robot's pixels,
 one segmentation render per step). The cost of scoring per chunk is measured against the
-unscored video run of the same invocation. Prints JSON.
+unscored video run of the same invocation, and ``default_world_model_scoring`` repeats it for the
+mode a rollout uses by default. Prints JSON.
 
     python benchmarks/rollout.py [--episodes 1] [--seed 0] [--repeats 3]
     python benchmarks/rollout.py --policy tiny-cosmos3 --max-steps 16   # a model policy (needs [cosmos])
@@ -28,6 +29,7 @@ import time
 from pathlib import Path
 
 import robosim_cosmos
+from robosim_cosmos.rollout import RolloutConfig
 
 
 def main() -> None:
@@ -103,6 +105,9 @@ def main() -> None:
                     "ms_per_chunk": round(1e3 * extra / chunks, 3) if chunks else None,
                     "overhead_vs_video_pct": round(100.0 * extra / base["episode_wall_seconds"], 1),
                 }
+    default = RolloutConfig.__dataclass_fields__["world_model_scoring"].default
+    if f"world_model_scoring_{default}" in report:  # what a rollout pays unless told otherwise
+        report["default_world_model_scoring"] = {"mode": default, **report[f"world_model_scoring_{default}"]}
     print(json.dumps(report, indent=2))
 
 

@@ -4,7 +4,8 @@ Accepted forms:
 - ``{"shape": [T, D], "dtype": "float32", "data": [[...], ...]}``
 - ``{"action_chunks": [[[...], ...], ...]}`` (a list of chunks)
 - a bare list of rows ``[[...], ...]``
-Any object form may carry ``"layout"`` (``cosmos_ee_delta`` or ``joint_pos``).
+Any object form may carry ``"layout"``: any of :data:`~.policy_api.LAYOUTS` (``cosmos_ee_delta``,
+``joint_pos``, ``joint_vel``); without it an 8-wide file is ``joint_pos``, never velocities.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InvalidInputError, ResourceNotFoundError
+from .policy_api import LAYOUTS
 
 FORMS = '{"shape", "dtype", "data"}, {"action_chunks": [...]}, or a bare list of rows'
 
@@ -65,8 +67,8 @@ def load_action_file(path: str | os.PathLike[str]) -> ActionFile:
         chunks = [_as_chunk(doc, str(path))]
     elif isinstance(doc, dict):
         layout = doc.get("layout")
-        if layout is not None and layout not in ("cosmos_ee_delta", "joint_pos"):
-            raise InvalidInputError(f"{path}: unknown layout {layout!r}; valid: cosmos_ee_delta, joint_pos")
+        if layout is not None and layout not in LAYOUTS:
+            raise InvalidInputError(f"{path}: unknown layout {layout!r}; valid: {', '.join(LAYOUTS)}")
         if "action_chunks" in doc:
             raw = doc["action_chunks"]
             if not isinstance(raw, list) or not raw:

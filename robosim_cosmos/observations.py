@@ -9,3 +9,5 @@ CAMERAS: tuple[str, ...] = (*EXTERIOR_CAMERAS, WRIST_CAMERA)
 DEFAULT_CAMERA = EXTERIOR_CAMERAS[0]
 """The exterior view used for ``ego_view`` conditioning and the rollout video."""
 STATE_KEYS: tuple[str, ...] = ("joint_position", "gripper_position", "cartesian_position")
+DROID_IMAGE_SIZE: tuple[int, int] = (180, 320)
+"""(height, width) DROID records its cameras at (RLDS), and every camera's default here."""

@@ -1,5 +1,5 @@
-"""The Policy contract: action layouts, the :class:`ActionChunk` a policy returns, and the
-:class:`Policy` base class every backend implements.
+"""The Policy contract: action layouts, the :class:`ActionChunk` a policy returns, the
+:class:`Policy` base class every backend implements and the :class:`WorldModel` modes some offer.
 
 It sits with the core facts because both sides of the wire use it: the backends in
 ``policies/`` implement it and the websocket server in ``service/`` serves any of them.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
@@ -31,6 +31,11 @@ ENV_ACTION_MODE: dict[Layout, str] = {
     "cosmos_ee_delta": "cosmos", "joint_pos": "joint_position", "joint_vel": "joint_velocity",
 }
 """The DroidEnv ``action_mode`` that executes each layout's rows as they are."""
+ACTION_SPACE_MISMATCH = "action_space_mismatch"
+"""``ActionChunk.info`` key a client sets when a chunk's joint rows look like the other DROID action
+space than the one they run in (the value names it); a rollout counts those chunks per episode."""
+ACTION_SPACE_LOG = "robosim_cosmos.action_space"
+"""The logger on which clients warn (once) about such chunks."""
 
 WHOLE_CHUNK: Literal["chunk"] = "chunk"
 """``Policy.default_open_loop_steps`` value: execute every row of each chunk before asking again."""
@@ -172,3 +177,22 @@ class Policy(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+WorldModelMode = Literal["forward_dynamics", "inverse_dynamics"]
+WORLD_MODEL_MODES: tuple[WorldModelMode, ...] = get_args(WorldModelMode)
+
+
+@runtime_checkable
+class WorldModel(Protocol):
+    """A policy that is also a world model (a Cosmos 3 checkpoint is).
+
+    ``forward_dynamics``: the chunk whose predicted video shows the world after executing
+    ``actions`` (normalized rows, float [T, D]) from ``observation``; ``inverse_dynamics``: the
+    chunk of actions that turns the first frame of ``video`` (uint8 [T+1, H, W, 3], the policy's
+    ``view_point``) into the rest. Both return an :class:`ActionChunk`.
+    """
+
+    def forward_dynamics(self, observation: Mapping[str, Any], instruction: str, actions: Any) -> ActionChunk: ...
+
+    def inverse_dynamics(self, video: Any, instruction: str) -> ActionChunk: ...

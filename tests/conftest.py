@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,10 @@ from typing import Any
 import pytest
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(_REPO_ROOT) not in sys.path:
+    # tools/ (the asset generator) is never installed; appended, not prepended, so that an
+    # installed robosim_cosmos (a wheel under test) still wins over the checkout's sources
+    sys.path.append(str(_REPO_ROOT))
 REPLAY_CHUNK = _REPO_ROOT / "examples" / "droid_chunk.json"
 """A 16 x 10 cosmos_ee_delta chunk shipped with the examples (absolute path)."""
 

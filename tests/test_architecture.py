@@ -7,7 +7,8 @@ function-level imports alike; relative imports resolved against the importer's p
 ``import_module("<literal>", __name__)`` counts too). Two rules are checked:
 
 * no import cycle between modules (a package's ``__init__`` is a module of its own);
-* layering: a module imports only its own top-level subpackage or lower layers.
+* layering: a module imports only its own top-level subpackage or lower layers, and never a
+  lower layer it must skip (:data:`SKIPPED`).
 
 The checker is a handful of plain functions so the last tests can feed it synthetic
 packages and prove it reports what it should.
@@ -27,13 +28,16 @@ PACKAGE = "robosim_cosmos"
 
 # -- layers -----------------------------------------------------------------------------------
 
-CORE = frozenset({"errors", "embodiments", "observations", "policy_api", "action_files",
+CORE = frozenset({"errors", "embodiments", "observations", "policy_api", "action_files", "image_resize",
                   "_gl", "_optional", "_resources", "_version"})
 LAYER_RANK: dict[str, float] = {
     "core": 0, "kinematics": 1, "envs": 2, "service": 3, "policies": 4,
     "testing": 4.5,  # test helpers shipped in the package: anything up to policies, nothing above
-    "rollout": 5, "analysis": 5.5, "cli": 6,
+    "metrics": 5, "records": 6, "rollout": 7, "analysis": 8, "cli": 9,
 }
+SKIPPED: frozenset[tuple[str, str]] = frozenset({("analysis", "rollout")})
+"""Lower layers a layer must not import all the same: analysis reads finished runs through the
+run-folder format (records) and the metrics, never the code that runs episodes."""
 FACADE = "facade"  # the package root: exempt as an importer, never importable from inside
 
 
@@ -274,7 +278,7 @@ def layer_violation(importer: str, imported: str, package: str = PACKAGE) -> str
     if a is None or b is None:
         return None
     same_top = importer.split(".")[:2] == imported.split(".")[:2]
-    if b != FACADE and (same_top or a == b == "core" or LAYER_RANK[b] < LAYER_RANK[a]):
+    if b != FACADE and (same_top or a == b == "core" or (LAYER_RANK[b] < LAYER_RANK[a] and (a, b) not in SKIPPED)):
         return None
     return f"{importer} -> {imported} (layer {a} -> layer {b})"
 
@@ -338,6 +342,18 @@ def test_layering(graph):
     assert not violations, "layering violation(s):\n" + "\n".join(f"{v}  at {where[v]}" for v in violations)
 
 
+
+def test_the_package_never_imports_the_repository_tools():
+    """tools/ (the asset generator) sits above the package and is not in the wheel."""
+    found = []
+    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            found += [f"{path.relative_to(ROOT)}:{node.lineno}" for n in names if n.split(".")[0] == "tools"]
+    assert found == []
+
+
 # -- the checker itself -----------------------------------------------------------------------
 
 def test_find_cycles_on_a_synthetic_graph():
@@ -361,10 +377,17 @@ def test_layer_violations_on_a_synthetic_graph():
         (f"{p}.policies.registry", f"{p}.testing"),         # 4 -> 4.5: forbidden
         (f"{p}.rollout.runner", f"{p}.rollout"),            # same subpackage: allowed
         (f"{p}.cli", f"{p}.rollout.config"),                # downward: allowed
+        (f"{p}.analysis.runs", f"{p}.records.files"),       # downward: allowed
+        (f"{p}.analysis.runs", f"{p}.rollout.suite"),       # downward but skipped: forbidden
+        (f"{p}.records.merge", f"{p}.rollout.config"),      # upward: forbidden
+        (f"{p}.metrics.success", f"{p}.records.results"),   # upward: forbidden
         (f"{p}.envs.tasks", p),                             # the facade from inside: forbidden
         (p, f"{p}.cli"),                                    # the facade itself: exempt
     ]
     assert layer_violations(edges) == sorted([
+        f"{p}.analysis.runs -> {p}.rollout.suite (layer analysis -> layer rollout)",
+        f"{p}.metrics.success -> {p}.records.results (layer metrics -> layer records)",
+        f"{p}.records.merge -> {p}.rollout.config (layer records -> layer rollout)",
         f"{p}.envs.tasks -> {p} (layer envs -> layer facade)",
         f"{p}.errors -> {p}.kinematics (layer core -> layer kinematics)",
         f"{p}.kinematics.ik -> {p}.envs.scene (layer kinematics -> layer envs)",

@@ -266,7 +266,7 @@ def test_rollout_over_cosmos3_shows_the_servers_predicted_video(tiny_policy, tmp
 
 def test_no_video_rollout_skips_the_pipelines_video_decode(tiny_checkpoint, tmp_path):
     from robosim_cosmos.rollout import RolloutConfig
-    from robosim_cosmos.rollout.build import build
+    from robosim_cosmos.rollout.setup import build
 
     env, policy = build(RolloutConfig(REACH, f"diffusers:{tiny_checkpoint}", video=False, policy_kwargs=FAST))
     env.close()

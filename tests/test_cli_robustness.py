@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from robosim_cosmos import cli
+from robosim_cosmos.cli import envs as cli_envs
 from robosim_cosmos.cli import main
 from robosim_cosmos.kinematics.frames import DROID_HOME
 from robosim_cosmos.kinematics.normalization import load_stats
@@ -143,7 +143,7 @@ def test_a_broken_pipe_that_is_not_stdout_still_propagates(monkeypatch: pytest.M
     def broken(args: Any) -> int:
         raise BrokenPipeError(32, "Broken pipe (a socket, say)")
 
-    monkeypatch.setattr(cli, "_cmd_envs", broken)
+    monkeypatch.setattr(cli_envs, "run", broken)
     with pytest.raises(BrokenPipeError):
         main(["envs"])
 

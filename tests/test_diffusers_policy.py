@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from robosim_cosmos.errors import MissingDependencyError
-from robosim_cosmos.policies.conditioning import conditioning_image, resize_bilinear, to_pipeline_image
+from robosim_cosmos.image_resize import resize_bilinear
+from robosim_cosmos.policies.conditioning import conditioning_image, to_pipeline_image
 from robosim_cosmos.policies.diffusers_policy import DiffusersCosmos3Policy
 from robosim_cosmos.policy_api import ActionChunk, Policy
 
@@ -384,7 +385,7 @@ def test_a_domain_id_diffusers_disagrees_with_is_refused():
 
     from robosim_cosmos.embodiments import get_embodiment
     from robosim_cosmos.errors import ConfigError
-    from robosim_cosmos.policies.diffusers_policy import check_domain_table
+    from robosim_cosmos.policies.cosmos3_pipeline import check_domain_table
 
     droid = get_embodiment("droid")
     check_domain_table(droid, diffusers)  # agrees: no error

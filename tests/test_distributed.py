@@ -14,12 +14,17 @@ import pytest
 import robosim_cosmos
 from robosim_cosmos.cli import main
 from robosim_cosmos.errors import ConfigError, MissingDependencyError, RunFolderError
+from robosim_cosmos.records.merge import merge as merge_with
+from robosim_cosmos.records.shards import Shard, comparable
 from robosim_cosmos.rollout import rollout_suite
-from robosim_cosmos.rollout.merge import merge
-from robosim_cosmos.rollout.shards import Shard, comparable
+from robosim_cosmos.rollout.config import RolloutConfig
 
 REACH = "robosim_cosmos/DroidReach-v0"
 CUBE = "robosim_cosmos/DroidCubeInBowl-v0"
+
+
+def merge(out, shards):
+    return merge_with(out, shards, RolloutConfig.from_identity)
 
 
 def _lines(folder: Path) -> list[dict]:

@@ -25,10 +25,10 @@ from scipy.stats import beta as beta_dist
 
 from robosim_cosmos.cli import main
 from robosim_cosmos.errors import ConfigError, InvalidInputError
+from robosim_cosmos.metrics.adaptive import rule_met, stop_after
 from robosim_cosmos.policy_api import ActionChunk, Policy
+from robosim_cosmos.records.eval_info import eval_info
 from robosim_cosmos.rollout import RolloutConfig, beta_interval, rollout
-from robosim_cosmos.rollout.adaptive import rule_met, stop_after
-from robosim_cosmos.rollout.eval_info import eval_info
 
 REACH = "robosim_cosmos/DroidReach-v0"
 ROOT = Path(__file__).resolve().parent.parent

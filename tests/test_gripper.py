@@ -21,6 +21,7 @@ from robosim_cosmos.envs.droid_env import DroidEnv
 from robosim_cosmos.envs.objects import CUBE_HALF
 from robosim_cosmos.errors import ConfigError, ResourceNotFoundError
 from robosim_cosmos.kinematics import frames
+from robosim_cosmos.kinematics.assembly import load_robot, robot_spec
 from robosim_cosmos.kinematics.gripper import (
     DEFAULT_GRIPPER,
     GRIPPERS,
@@ -30,14 +31,9 @@ from robosim_cosmos.kinematics.gripper import (
     finger_opening_to_droid,
     width_to_droid,
 )
-from robosim_cosmos.kinematics.robot import (
-    RobotDescription,
-    load_robot,
-    resolve_menagerie_2f85,
-    resolve_menagerie_panda,
-    robot_spec,
-    site_pose,
-)
+from robosim_cosmos.kinematics.menagerie import resolve_menagerie_2f85, resolve_menagerie_panda
+from robosim_cosmos.kinematics.robot_description import RobotDescription
+from robosim_cosmos.kinematics.sites import site_pose
 from robosim_cosmos.policies.scripted import ScriptedPolicy
 
 OWN_GRIPPERS = ("robotiq_2f85", "franka_hand")

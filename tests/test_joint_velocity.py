@@ -45,7 +45,7 @@ def test_every_layout_maps_to_an_env_action_mode_and_width_8_still_means_joint_p
 
 def test_make_env_picks_the_velocity_mode_from_the_layout():
     from robosim_cosmos.rollout import RolloutConfig
-    from robosim_cosmos.rollout.build import make_env
+    from robosim_cosmos.rollout.setup import make_env
 
     env = make_env(RolloutConfig(REACH, "openpi://127.0.0.1:9"), "joint_vel", "state")
     try:

@@ -12,7 +12,9 @@ import mujoco
 import numpy as np
 import pytest
 
-from robosim_cosmos.envs.assets_gen import ASSETS, LIBRARY_KINDS, library_mesh_file
+from robosim_cosmos.envs.objects import catalog
+from tools.assets.files import asset_makers
+from tools.assets.library import LIBRARY_KINDS, library_mesh_file
 
 ENVS = Path(__file__).resolve().parent.parent / "envs"
 CATALOG = json.loads((ENVS / "objects" / "library" / "catalog.json").read_text())["kinds"]
@@ -148,8 +150,9 @@ def _distance(points: np.ndarray, verts: np.ndarray, faces: np.ndarray) -> np.nd
 
 def test_the_generator_writes_every_catalog_kind():
     assert sorted(LIBRARY_KINDS) == KINDS
+    assets = asset_makers(catalog())
     for kind in KINDS:
-        assert f"objects/library/{kind}.xml" in ASSETS and library_mesh_file(kind) in ASSETS
+        assert f"objects/library/{kind}.xml" in assets and library_mesh_file(kind) in assets
 
 
 @pytest.mark.parametrize("kind", KINDS)

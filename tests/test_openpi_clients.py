@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-import robosim_cosmos  # noqa: F401  (registers the env ids)
+import robosim_cosmos  # registers the env ids
 from robosim_cosmos.cli import main
 from robosim_cosmos.envs.control import DROID_JOINT_DELTA
 from robosim_cosmos.errors import ConfigError, ProtocolError
@@ -32,6 +32,8 @@ from robosim_cosmos.service import PolicyServer, packb, unpackb
 from robosim_cosmos.service.openpi_client import OpenpiPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
+POSITIONS = ROOT / "examples" / "droid_joint_positions.json"
+VELOCITIES = ROOT / "examples" / "droid_joint_velocities.json"
 REACH = "robosim_cosmos/DroidReach-v0"
 LIFT = "robosim_cosmos/DroidLiftCube-v0"
 CUBE_IN_BOWL = "robosim_cosmos/DroidCubeInBowl-v0"
@@ -238,6 +240,82 @@ def test_metadata_that_cannot_be_served_is_refused(ws_server, metadata, kwargs, 
     assert server.requests == []
 
 
+# -- a reply of the other action space ---------------------------------------------------------
+
+HOME = np.array([0.0, -np.pi / 5, 0.0, -4 * np.pi / 5, 0.0, 3 * np.pi / 5, 0.0])  # DROID's reset pose
+
+
+def rows_of(arm: np.ndarray, n: int = 10) -> np.ndarray:
+    """``n`` rows: the arm values (row [7], or rows [n, 7]) + a closed gripper."""
+    arm = np.broadcast_to(np.asarray(arm, dtype=np.float64), (n, 7))
+    return np.column_stack([arm, np.ones(n)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("space, arm, evidence", [
+    # velocity client: absolute joints a few degrees from the current ones (two of them beyond ±1)
+    ("joint_velocity", HOME + 0.05, "the first row is within 2.9° of every current joint"),
+    ("joint_velocity", HOME + 0.099, "within 5.7°"),
+    ("joint_velocity", HOME + 0.11, None),                         # beyond NEAR_RAD: left alone
+    ("joint_velocity", np.full(7, 1.2), "70 of 70 joint values lie outside [-1, 1]"),
+    ("joint_velocity", np.r_[np.full(4, 1.2), np.zeros(3)], "40 of 70"),
+    ("joint_velocity", np.r_[np.full(3, 1.2), np.zeros(4)], None),  # 30 of 70: a few clipped velocities
+    ("joint_velocity", np.full(7, 0.4), None),
+    # position client: velocities (all within ±1) far from the current joints
+    ("joint_position", np.full(7, 0.3), "every joint value lies within [-1, 1] and the first row is 161°"),
+    ("joint_position", HOME + 0.4, None),                          # 0.4 rad away: could still be positions
+    ("joint_position", HOME, None),
+])
+def test_which_replies_look_like_the_other_action_space(space, arm, evidence):
+    from robosim_cosmos.service.action_space import other_space_evidence
+
+    found = other_space_evidence(space, rows_of(arm), HOME)
+    if evidence is None:
+        assert found is None
+    else:
+        assert found is not None and evidence in found
+
+
+def test_a_reply_of_the_other_action_space_is_marked_and_warned_about_once(ws_server, caplog):
+    obs = {**observation(), "joint_position": HOME}
+    positions = rows_of(HOME + np.linspace(0.0, 0.05, 10)[:, None])
+    with ws_server(Recorder({}, packb({"actions": positions}))) as port:
+        policy = OpenpiPolicy(port=port)
+        chunks = [policy.get_actions(obs, INSTRUCTION) for _ in range(2)]
+        again = OpenpiPolicy(port=port)  # a suite's next task: a new client for the same server
+        chunks.append(again.get_actions(obs, INSTRUCTION))
+        told = OpenpiPolicy(port=port, action_space="joint_position")
+        right = told.get_actions(obs, INSTRUCTION)
+        for client in (policy, again, told):
+            client.close()
+    assert [c.info["action_space_mismatch"] for c in chunks] == ["joint_position"] * 3
+    assert "action_space_mismatch" not in right.info
+    np.testing.assert_array_equal(chunks[0].actions, positions)  # still passed on as answered
+    warned = [r for r in caplog.records if r.name == "robosim_cosmos.action_space"]
+    assert len(warned) == 1 and warned[0].levelname == "WARNING"
+    text = warned[0].getMessage()
+    assert (f"the policy server at ws://127.0.0.1:{port} answered rows that look like absolute joint positions "
+            "(the first row is within 0.0° of every current joint), but this client runs them as joint "
+            "velocities") in text
+    assert "pass --policy-arg action_space=joint_position" in text
+
+
+def test_velocities_sent_to_a_joint_position_client_are_marked_too(ws_server, caplog):
+    obs = {**observation(), "joint_position": HOME}
+    velocities = rows_of(np.full(7, 0.2))
+    with ws_server(Recorder({}, packb({"actions": velocities}))) as port, \
+            OpenpiPolicy(port=port, action_space="joint_position") as policy:
+        chunk = policy.get_actions(obs, INSTRUCTION)
+    assert chunk.info["action_space_mismatch"] == "joint_velocity"
+    (warned,) = [r.getMessage() for r in caplog.records if r.name == "robosim_cosmos.action_space"]
+    assert "look like joint velocities (every joint value lies within [-1, 1]" in warned
+    assert "pass --policy-arg action_space=joint_velocity" in warned
+    # A RoboArena server announces its space: the advice is about the server, not an option.
+    with ws_server(Recorder(ARENA, packb({"actions": velocities}))) as port, OpenpiPolicy(port=port) as policy:
+        assert policy.get_actions(obs, INSTRUCTION).info["action_space_mismatch"] == "joint_velocity"
+    arena = [r.getMessage() for r in caplog.records if r.name == "robosim_cosmos.action_space"][1]
+    assert f"the RoboArena server at ws://127.0.0.1:{port} announced action_space 'joint_position' but " in arena
+
+
 def test_a_failed_reset_carries_the_servers_traceback(ws_server):
     traceback = 'Traceback (most recent call last):\n  File "server.py", line 1\nKeyError: session_id\n'
     server = Recorder({"needs_session_id": True}, packb({"actions": np.zeros((2, 8))}), reset_reply=traceback)
@@ -369,6 +447,8 @@ def test_server_answers_as_a_roboarena_server():
 
 @pytest.mark.parametrize("policy, kwargs, match", [
     (Fixed("cosmos_ee_delta"), {"dialect": "openpi"}, "this policy's layout is 'cosmos_ee_delta'"),
+    (Fixed("joint_vel"), {"dialect": "openpi", "metadata": {"action_space": "joint_velocity"}},
+     r"metadata \['action_space'\] are RoboArena config keys"),
     (Fixed("joint_vel"), {"dialect": "roboarena", "metadata": {"action_space": "joint_position"}},
      "action_space 'joint_position' contradicts the policy's 'joint_vel' rows"),
     (Fixed("joint_pos"), {"dialect": "roboarena", "metadata": {"n_external_cameras": 0}},
@@ -503,9 +583,81 @@ def test_serve_cli_answers_as_a_roboarena_server(tmp_path):
 
 def test_serve_cli_refuses_a_cosmos_policy_in_the_openpi_dialect(replay_chunk, capsys):
     assert main(["serve", "--policy", f"replay:{replay_chunk}", "--dialect", "openpi", "--port", "0"]) == 2
-    assert "this policy's layout is 'cosmos_ee_delta'" in capsys.readouterr().err
+    assert "an openpi DROID server answers joint rows" in capsys.readouterr().err
     assert main(["serve", "--policy", f"replay:{replay_chunk}", "--metadata", "oops", "--port", "0"]) == 2
     assert "--metadata must look like KEY=VALUE" in capsys.readouterr().err
+
+
+def test_serve_cli_openpi_metadata_is_announced_and_roboarena_keys_are_refused(capsys):
+    with serve_cli("--policy", f"replay:{VELOCITIES}", "--dialect", "openpi", "--metadata", "reset_pose=[0.1, 0.2]",
+                   "--metadata", "note=\"sim\"") as port:
+        policy = create_policy(f"openpi://127.0.0.1:{port}")
+        meta = policy.connect()
+        policy.close()
+    assert meta == {"reset_pose": [0.1, 0.2], "note": "sim"}  # what an openpi server sends: its policy's metadata
+    assert policy.roboarena is None and policy.action_space == "joint_velocity"
+    assert main(["serve", "--policy", f"replay:{VELOCITIES}", "--dialect", "openpi", "--port", "0",
+                 "--metadata", "needs_session_id=true", "--metadata", "image_resolution=[224,224]"]) == 2
+    assert ("robosim-cosmos serve: error: metadata ['image_resolution', 'needs_session_id'] are RoboArena config "
+            "keys: an openpi server announcing them would be taken for a RoboArena server; serve with --dialect "
+            "roboarena to announce them") in capsys.readouterr().err
+
+
+# -- action spaces end to end: the example chunks behind an openpi server ------------------------
+
+def rollout_cli(out: Path, port: int, *args: str) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+    """Two 24-step episodes of reach against ``openpi://127.0.0.1:PORT``; (exit code, summary, lines)."""
+    code = main(["rollout", "--env", REACH, "--policy", f"openpi://127.0.0.1:{port}", "--episodes", "2",
+                 "--max-steps", "24", "--no-video", "--out", str(out), *args])
+    lines = [json.loads(t) for t in (out / "results.jsonl").read_text().splitlines()]
+    return code, json.loads((out / "summary.json").read_text()), lines
+
+
+def test_joint_positions_run_as_velocities_are_warned_about_once_and_counted(tmp_path, capsys):
+    with serve_cli("--policy", f"replay:{POSITIONS}", "--dialect", "openpi") as port:
+        code, summary, lines = rollout_cli(tmp_path / "wrong", port)
+        err = capsys.readouterr().err
+        pooled = rollout_cli(tmp_path / "pooled", port, "--num-envs", "2")
+        pooled_err = capsys.readouterr().err
+        right = rollout_cli(tmp_path / "right", port, "--policy-arg", "action_space=joint_position")
+        right_err = capsys.readouterr().err
+    # Each episode starts at the home pose the file starts from: its first reply gives it away.
+    assert code == 0 and [r["action_space_mismatches"] for r in lines] == [1, 1]
+    assert summary["overall"]["action_space_mismatches"] == 2 and summary["overall"]["clipped_values"] > 0
+    warned = [line for line in err.splitlines() if "warning" in line]
+    assert len(warned) == 1, err
+    assert warned[0].startswith(f"robosim-cosmos rollout: warning: the policy server at ws://127.0.0.1:{port} "
+                                "answered rows that look like absolute joint positions")
+    assert "pass --policy-arg action_space=joint_position" in warned[0]
+    # Two worker processes: still one line, from the parent.
+    assert pooled[0] == 0 and pooled[1]["overall"]["action_space_mismatches"] == 2
+    warned = [line for line in pooled_err.splitlines() if "warning" in line]
+    assert len(warned) == 1, pooled_err
+    assert warned[0].startswith("robosim-cosmos rollout: warning: in episode ")
+    assert "pass --policy-arg action_space=joint_position" in warned[0]
+    # Told what the server sends, the client runs the same rows as positions: nothing to clip or warn about.
+    assert right[0] == 0 and "warning" not in right_err
+    assert right[1]["overall"]["action_space_mismatches"] == 0 and right[1]["overall"]["clipped_values"] == 0
+
+
+def test_an_openpi_server_replays_joint_velocities_into_a_rollout(tmp_path, capsys):
+    doc = json.loads(VELOCITIES.read_text())
+    del doc["layout"]  # an 8-wide file without a layout is joint_pos unless layout=joint_vel says otherwise
+    bare = tmp_path / "velocities.json"
+    bare.write_text(json.dumps(doc))
+    with serve_cli("--policy", f"replay:{bare}", "--policy-arg", "layout=joint_vel", "--dialect", "openpi") as port:
+        code, summary, lines = rollout_cli(tmp_path / "remote", port)
+    assert code == 0 and "warning" not in capsys.readouterr().err
+    local = robosim_cosmos.rollout(REACH, f"replay:{VELOCITIES}", episodes=2, max_steps=24, video=False,
+                                   out=tmp_path / "local")
+    assert summary["policy"]["repr"].startswith("OpenpiPolicy(") and "joint_velocity" in summary["policy"]["repr"]
+    for remote, in_process in zip(lines, local.results, strict=True):
+        assert remote["error"] is None and (remote["steps"], remote["chunks"]) == (24, 3)
+        assert remote["clipped_values"] == remote["action_space_mismatches"] == 0
+        # The same velocity rows reach the same env: the arm moves exactly as the file replayed in-process.
+        assert remote["trajectory"] == in_process["trajectory"]
+        assert remote["tracking_error"] == in_process["tracking_error"]
+        assert remote["trajectory"]["path_length_m"] > 0.05
 
 
 def test_unset_open_loop_steps_is_the_policys_default_in_the_run_identity():
@@ -520,7 +672,7 @@ def test_unset_open_loop_steps_is_the_policys_default_in_the_run_identity():
 def test_a_rollout_at_360x640_sends_the_robolab_clients_image_sizes(tmp_path):
     from robosim_cosmos.observations import CAMERAS
     from robosim_cosmos.rollout import RolloutConfig
-    from robosim_cosmos.rollout.build import make_env
+    from robosim_cosmos.rollout.setup import make_env
     from robosim_cosmos.service.client import observation_to_request
 
     cfg = RolloutConfig("robosim_cosmos/DroidReach-v0", "cosmos3://127.0.0.1:9", image_size=(360, 640),

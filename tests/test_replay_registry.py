@@ -12,8 +12,8 @@ import pytest
 
 import robosim_cosmos
 from robosim_cosmos.cli import main
+from robosim_cosmos.metrics.success import success_summary, wilson_interval
 from robosim_cosmos.policies import ActionChunk, Policy, create_policy
-from robosim_cosmos.rollout.stats import success_summary, wilson_interval
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = ROOT / "examples" / "droid_chunk.json"
@@ -50,6 +50,42 @@ def test_replay_layout_from_width_and_key(tmp_path):
     bad_key = _write(tmp_path / "b.json", {"layout": "cosmos_ee_delta", "data": [[0.0] * 8]})
     with pytest.raises(ValueError, match="needs 10 columns"):
         create_policy(f"replay:{bad_key}")
+
+
+def test_action_files_take_every_layout_and_replay_takes_a_layout_argument(tmp_path):
+    from robosim_cosmos.action_files import load_action_file
+
+    velocities = _write(tmp_path / "v.json", {"layout": "joint_vel", "data": [[0.5] * 7 + [1.0]] * 3})
+    assert load_action_file(velocities).layout == "joint_vel"
+    policy = create_policy(f"replay:{velocities}")
+    assert policy.layout == "joint_vel" and policy.get_actions({}, "x").layout == "joint_vel"
+    bare = _write(tmp_path / "bare.json", [[0.5] * 7 + [1.0]] * 3)
+    assert create_policy(f"replay:{bare}").layout == "joint_pos"  # a bare width never means velocities
+    assert create_policy(f"replay:{bare}", layout="joint_vel").layout == "joint_vel"
+    unknown = _write(tmp_path / "u.json", {"layout": "joint_velocity", "data": [[0.0] * 8]})
+    with pytest.raises(ValueError, match=r"unknown layout 'joint_velocity'; valid: cosmos_ee_delta, joint_pos, "
+                                         r"joint_vel"):
+        load_action_file(unknown)
+    with pytest.raises(ValueError, match="layout 'joint_vel' needs 8 columns, rows are 10 wide"):
+        create_policy(f"replay:{CHUNK}", layout="joint_vel")
+
+
+def test_the_joint_example_files_are_plausible_droid_chunks():
+    from robosim_cosmos.action_files import load_action_file
+    from robosim_cosmos.kinematics.frames import DROID_HOME, JOINT_LIMITS
+
+    positions = load_action_file(ROOT / "examples" / "droid_joint_positions.json")
+    velocities = load_action_file(ROOT / "examples" / "droid_joint_velocities.json")
+    assert (positions.layout, velocities.layout) == ("joint_pos", "joint_vel")
+    for actions in (positions, velocities):
+        (rows,) = actions.chunks
+        assert rows.shape == (16, 8) and set(np.unique(rows[:, 7])) == {0.0, 1.0}
+    q = positions.chunks[0][:, :7]
+    assert np.all(q >= JOINT_LIMITS[:, 0]) and np.all(q <= JOINT_LIMITS[:, 1])
+    np.testing.assert_allclose(q[0], DROID_HOME, atol=1e-6)  # it starts where every episode does
+    assert np.max(np.abs(np.diff(q, axis=0))) < 0.05  # a smooth path: under 0.05 rad per 15 Hz step
+    v = velocities.chunks[0][:, :7]
+    assert np.max(np.abs(v)) <= 1.0 and np.max(np.abs(v)) > 0.5
 
 
 def test_replay_wrong_width_is_a_clear_error(tmp_path):

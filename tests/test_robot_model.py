@@ -11,14 +11,11 @@ import numpy as np
 import pytest
 
 from robosim_cosmos.kinematics import frames
+from robosim_cosmos.kinematics.assembly import load_robot, robot_spec
 from robosim_cosmos.kinematics.gripper import droid_to_finger_opening
-from robosim_cosmos.kinematics.robot import (
-    RobotDescription,
-    load_robot,
-    resolve_menagerie_panda,
-    robot_spec,
-    site_pose,
-)
+from robosim_cosmos.kinematics.menagerie import resolve_menagerie_panda
+from robosim_cosmos.kinematics.robot_description import RobotDescription
+from robosim_cosmos.kinematics.sites import site_pose
 
 CONTROL_HZ = 15.0
 RZ_PLUS_90 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # DESIGN §2

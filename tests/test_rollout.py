@@ -217,7 +217,7 @@ def test_gym_loop_example_runs():
 def test_media_export_writes_the_readme_files(tmp_path):
     import imageio.v2 as imageio
 
-    from robosim_cosmos.rollout.media import GIF_EVERY, export_media
+    from robosim_cosmos.rollout.demo_media import GIF_EVERY, export_media
 
     res = rollout(REACH, f"replay:{CHUNK}", episodes=1, out=tmp_path / "run", max_steps=SHORT, quiet=True)
     video = tmp_path / "run" / res.results[0]["video"]
@@ -231,3 +231,38 @@ def test_media_export_writes_the_readme_files(tmp_path):
     assert len(gif_frames) == -(-frames // GIF_EVERY)
     assert gif_frames[0].shape[:2] == ((180 + 36) // 2, 320)
     assert imageio.imread(still).shape == (180 + 36, 640, 3)
+
+
+class NaNSecondChunk(NaNOnce):
+    """A good first chunk, then NaN: the episode ends with an error after frames were recorded."""
+
+    def reset(self) -> None:
+        self.calls = 0
+
+    def get_actions(self, observation, instruction):
+        self.calls += 1
+        actions = np.zeros((8, 10), dtype=np.float32)
+        actions[:, 3] = actions[:, 7] = 1.0
+        if self.calls == 2:
+            actions[0, 0] = np.nan
+        return ActionChunk(actions, self.layout)
+
+
+def test_an_errored_episode_video_says_error(tmp_path):
+    res = rollout(REACH, NaNSecondChunk(), episodes=1, seed=0, out=tmp_path, max_steps=16)
+    (line,) = res.results
+    assert line["error"] and line["steps"] == 8
+    assert line["video"] == "videos/reach_ep0_error.mp4" and (tmp_path / line["video"]).is_file()
+
+
+def test_captions_grow_with_the_frame_so_they_stay_readable():
+    from robosim_cosmos.rollout.video import CAPTION_HEIGHT, compose_frame
+
+    def text_rows(frame: np.ndarray, top: int) -> int:
+        strip = frame[top:]
+        return int(np.count_nonzero((strip > 200).all(axis=2).any(axis=1)))
+
+    small = compose_frame(np.zeros((180, 320, 3), np.uint8), None, ["place the cube", "chunk 0"])
+    large = compose_frame(np.zeros((360, 640, 3), np.uint8), None, ["place the cube", "chunk 0"])
+    assert small.shape == (180 + CAPTION_HEIGHT, 640, 3) and large.shape == (360 + 2 * CAPTION_HEIGHT, 1280, 3)
+    assert text_rows(large, 360) >= 1.8 * text_rows(small, 180)

@@ -29,11 +29,11 @@ import pytest
 
 from robosim_cosmos.cli import main
 from robosim_cosmos.errors import ProtocolError, RunFolderError
+from robosim_cosmos.metrics.success import beta_interval, wilson_interval
 from robosim_cosmos.policies.replay import ReplayPolicy
 from robosim_cosmos.policy_api import ActionChunk, Layout, Policy
+from robosim_cosmos.records.redact import REDACTED, redact_argv
 from robosim_cosmos.rollout import RolloutConfig, rollout
-from robosim_cosmos.rollout.redact import REDACTED, redact_argv
-from robosim_cosmos.rollout.stats import beta_interval, wilson_interval
 
 REACH = "robosim_cosmos/DroidReach-v0"
 STEPS = 16
@@ -200,7 +200,7 @@ def test_retry_errors_reruns_exactly_the_errored_episodes_and_replaces_their_lin
     overall = json.loads((out / "summary.json").read_text())["overall"]
     lo, hi = wilson_interval(0, 3)
     assert overall == {"episodes": 5, "completed": 3, "successes": 0, "errors": 2, "success_rate": 0.0,
-                       "clipped_values": 0, "speed_limited_steps": 0, "ci95": [lo, hi],
+                       "clipped_values": 0, "speed_limited_steps": 0, "action_space_mismatches": 0, "ci95": [lo, hi],
                        "ci95_beta": list(beta_interval(0, 3))}
     before = _raw_lines(out)
     assert [(r["episode"], r["error"]) for r in _lines(out)] == [
@@ -438,7 +438,7 @@ def test_progress_bar_on_a_terminal_only_episode_lines_always_quiet_silences_bot
 _HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from robosim_cosmos.rollout.folder import RunLock
+from robosim_cosmos.records.folder import RunLock
 Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)
 lock = RunLock(Path(sys.argv[1]))
 lock.acquire()

@@ -153,7 +153,7 @@ time.sleep(120)
 
 _CHILD = """
 import os, sys, time
-from robosim_cosmos.rollout.workers import die_with_parent
+from robosim_cosmos.rollout.process_pool import die_with_parent
 mode = sys.argv[1]
 die_with_parent(os.getppid(), interval=0.1, pdeathsig=mode == "pdeathsig", watchdog=mode == "watchdog")
 print("ready", flush=True)

@@ -19,8 +19,10 @@ import pytest
 from robosim_cosmos.cli import main
 from robosim_cosmos.envs import ENV_IDS
 from robosim_cosmos.errors import ConfigError, RunFolderError
+from robosim_cosmos.policies.replay import ReplayPolicy
 from robosim_cosmos.policy_api import ActionChunk, Layout, Policy
 from robosim_cosmos.rollout import RolloutConfig, read_results, rollout
+from robosim_cosmos.service.server import PolicyServer
 
 REACH = "robosim_cosmos/DroidReach-v0"
 STEPS = 16
@@ -241,3 +243,58 @@ def test_cli_lets_a_non_project_bug_propagate(tmp_path, capsys, monkeypatch, rep
     assert len(seen) == 1
     assert (seen[0].env_id, seen[0].episodes, seen[0].seed, seen[0].video) == (REACH, 3, 4, False)
     assert capsys.readouterr().err == ""
+
+
+# -- exit codes when episodes errored -----------------------------------------------------------
+
+class _FailsAfter(ReplayPolicy):
+    """The example chunk for the first ``good`` requests, then an error for every one (a policy
+    server whose model broke): the client's episodes end with an error."""
+
+    def __init__(self, path: Path, good: int) -> None:
+        super().__init__(str(path))
+        self.calls, self.good = 0, good
+
+    def get_actions(self, observation: Mapping[str, Any], instruction: str) -> ActionChunk:
+        self.calls += 1
+        if self.calls > self.good:
+            raise RuntimeError("the model broke")
+        return super().get_actions(observation, instruction)
+
+
+def _rollout_args(port: int, out: Path, *extra: str) -> list[str]:
+    return ["rollout", "--policy", f"cosmos3://127.0.0.1:{port}", "--out", str(out), "--max-steps", "8",
+            "--no-video", "-q", *extra]
+
+
+def test_cli_exits_4_when_some_episodes_errored_and_5_when_none_completed(tmp_path, capsys, replay_chunk):
+    with PolicyServer(_FailsAfter(replay_chunk, good=1), port=0) as server:
+        assert main(_rollout_args(server.port, tmp_path / "some", "--env", REACH, "--episodes", "2")) == 4
+        out, err = capsys.readouterr()
+        assert "/1 successful" in out and "1 errors" in out
+        assert "1 of 2 episodes ended with an error (exit 4" in err
+    with PolicyServer(_FailsAfter(replay_chunk, good=0), port=0) as server:
+        assert main(_rollout_args(server.port, tmp_path / "none", "--env", REACH, "--episodes", "2")) == 5
+        out, err = capsys.readouterr()
+        assert "0/0 successful" in out and "2 errors" in out
+        assert "every episode ended with an error (exit 5" in err
+        lines = read_results(tmp_path / "none" / "results.jsonl")
+        assert [bool(r["error"]) for r in lines] == [True, True]
+
+
+def test_suite_exit_code_counts_every_member(tmp_path, capsys, replay_chunk):
+    with PolicyServer(_FailsAfter(replay_chunk, good=1), port=0) as server:
+        args = _rollout_args(server.port, tmp_path / "suite", "--tasks", "reach", "--tiers", "vague,default")
+        assert main(args) == 4  # the first member's episode completed, the second member's errored
+    assert "1 of 2 episodes ended with an error (exit 4" in capsys.readouterr().err
+
+
+def test_score_exits_5_when_nothing_could_be_scored(monkeypatch, tmp_path, capsys):
+    import robosim_cosmos.cli.score as score_command
+
+    def nothing(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"overall": None, "path": str(tmp_path / "score_forward_dynamics.json")}
+
+    monkeypatch.setattr(score_command, "score_run", nothing)
+    assert main(["score", str(tmp_path), "--policy", "diffusers:x", "--mode", "forward_dynamics"]) == 5
+    assert "no frame or step could be scored (exit 5)" in capsys.readouterr().err

@@ -12,12 +12,15 @@ import numpy as np
 import pytest
 
 from robosim_cosmos.cli import main
-from robosim_cosmos.envs.assets_gen import ASSETS, bowl_mesh, generate, read_png
 from robosim_cosmos.envs.droid_env import DroidEnv
+from robosim_cosmos.envs.objects import catalog
 from robosim_cosmos.envs.scene import RENDER_QUALITIES, build_scene
 from robosim_cosmos.errors import ConfigError
 from robosim_cosmos.observations import CAMERAS
 from robosim_cosmos.rollout import RolloutConfig
+from tools.assets.files import asset_makers, generate
+from tools.assets.png import read_png
+from tools.assets.revolved import bowl_mesh
 
 ENVS = Path(__file__).resolve().parent.parent / "envs"
 BOWL = "robosim_cosmos/DroidCubeInBowl-v0"
@@ -104,9 +107,10 @@ def test_generator_reproduces_the_committed_textures_and_meshes(tmp_path):
     noise is float maths; a different libm could round a value the other way) and the same
     file bytes here; the OBJ with the same faces and vertices equal within 1e-6 m; the object
     library's MJCF the same bytes."""
-    written = generate(tmp_path)
-    assert sorted(str(p.relative_to(tmp_path)) for p in written) == sorted(ASSETS)
-    for rel in ASSETS:
+    written = generate(tmp_path, catalog())
+    assets = asset_makers(catalog())
+    assert sorted(str(p.relative_to(tmp_path)) for p in written) == sorted(assets)
+    for rel in assets:
         new, committed = (tmp_path / rel).read_bytes(), (ENVS / rel).read_bytes()
         assert len(committed) < 100_000, f"{rel} is {len(committed)} bytes: keep generated assets small"
         if rel.endswith(".png"):
@@ -120,7 +124,7 @@ def test_generator_reproduces_the_committed_textures_and_meshes(tmp_path):
 
             (va, fa), (vb, fb) = parse(new), parse(committed)
             assert fa == fb and va.shape == vb.shape and np.abs(va - vb).max() <= 1e-6, rel
-        assert new == committed, f"{rel}: run `python -m robosim_cosmos.envs.assets_gen` and commit the result"
+        assert new == committed, f"{rel}: run `python -m tools.assets` and commit the result"
 
 
 def test_bowl_visual_mesh_is_closed_never_collides_and_the_collision_pieces_are_unchanged():
@@ -182,3 +186,18 @@ def test_station_still_writes_fast_above_faithful(tmp_path, capsys):
     still = np.asarray(imageio.imread(path))
     assert still.shape == (360, 960, 3)
     assert np.any(still[:180] != still[180:])
+
+
+def test_demo_gives_each_look_its_own_folder_and_takes_overwrite(tmp_path, capsys, monkeypatch):
+    from robosim_cosmos.cli.demo import demo_folder
+
+    assert (demo_folder("fast"), demo_folder("faithful")) == ("runs/demo", "runs/demo-faithful")
+    out = str(tmp_path / "demo")
+    assert main(["demo", "--out", out]) == 0
+    capsys.readouterr()
+    # Another look into the same folder is another run: refused with advice the demo itself takes.
+    assert main(["demo", "--out", out, "--render-quality", "faithful"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["demo", "--out", out, "--render-quality", "faithful", "--overwrite"]) == 0
+    assert "success" in capsys.readouterr().out
+    assert json.loads((tmp_path / "demo" / "run.json").read_text())["identity"]["render_quality"] == "faithful"

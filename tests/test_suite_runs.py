@@ -21,6 +21,7 @@ import robosim_cosmos
 from robosim_cosmos.cli import main
 from robosim_cosmos.envs import ENV_IDS, EVENTS, SUITES, TIERS, instruction_templates
 from robosim_cosmos.errors import ConfigError, RunFolderError
+from robosim_cosmos.metrics.success import beta_interval
 from robosim_cosmos.policies.replay import ReplayPolicy
 from robosim_cosmos.rollout import (
     RolloutInterrupted,
@@ -30,7 +31,6 @@ from robosim_cosmos.rollout import (
     rollout_suite,
     wilson_interval,
 )
-from robosim_cosmos.rollout.stats import beta_interval
 from robosim_cosmos.rollout.suite import env_name
 
 REACH = "robosim_cosmos/DroidReach-v0"
@@ -38,7 +38,7 @@ BOWL = "robosim_cosmos/DroidCubeInBowl-v0"
 FOLDERS = {(REACH, "vague"): "DroidReach/vague", (REACH, "specific"): "DroidReach/specific",
            (BOWL, "vague"): "DroidCubeInBowl/vague", (BOWL, "specific"): "DroidCubeInBowl/specific"}
 CELL_KEYS = {"episodes", "completed", "successes", "errors", "success_rate", "ci95", "ci95_beta", "clipped_values",
-             "speed_limited_steps", "mean_progress", "events"}
+             "speed_limited_steps", "action_space_mismatches", "mean_progress", "events"}
 
 
 def _lines(folder: Path) -> list[dict[str, Any]]:

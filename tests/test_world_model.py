@@ -19,15 +19,15 @@ from robosim_cosmos.analysis.score import score_run
 from robosim_cosmos.cli import main
 from robosim_cosmos.envs import register_envs
 from robosim_cosmos.errors import ConfigError, RunFolderError
+from robosim_cosmos.metrics.images import PSNR_CAP_DB, score_frame
+from robosim_cosmos.metrics.trajectory import sparc, trajectory_metrics
+from robosim_cosmos.metrics.world_model import View
 from robosim_cosmos.observations import CAMERAS
 from robosim_cosmos.policies.conditioning import conditioning_image
 from robosim_cosmos.policies.scripted import ScriptedPolicy
 from robosim_cosmos.policy_api import ActionChunk, Policy
+from robosim_cosmos.records.chunks import load_episode, saved_episodes
 from robosim_cosmos.rollout import RolloutConfig, run_episode
-from robosim_cosmos.rollout.chunk_store import load_episode, saved_episodes
-from robosim_cosmos.rollout.image_metrics import PSNR_CAP_DB, score_frame
-from robosim_cosmos.rollout.trajectory import sparc, trajectory_metrics
-from robosim_cosmos.rollout.world_model import View
 
 CUBE = "robosim_cosmos/DroidCubeInBowl-v0"
 C1 = (0.01 * 255) ** 2  # SSIM's luminance constant for 8-bit data
@@ -304,7 +304,8 @@ TINY = {"chunk_size": 4, "num_inference_steps": 2, "guidance_scale": 1.0, "resol
 def test_tiny_cosmos3_closed_loop_scores_then_scores_offline(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "tiny"
     result = robosim_cosmos.rollout(CUBE, f"diffusers:{tiny_checkpoint}", episodes=1, out=str(out), progress=False,
-                                    max_steps=8, open_loop_steps=4, policy_kwargs=TINY, save_chunks=True)
+                                    max_steps=8, open_loop_steps=4, policy_kwargs=TINY, save_chunks=True,
+                                    world_model_scoring="full")
     line = result.results[0]
     assert line["error"] is None and line["steps"] == 8
     wm = line["world_model"]
@@ -358,3 +359,19 @@ def test_trajectory_metrics_of_a_known_path():
 def test_unknown_scoring_is_a_config_error():
     with pytest.raises(ConfigError, match=r"world-model scoring 'all'.*full"):
         RolloutConfig(CUBE, "scripted", world_model_scoring="all")  # type: ignore[arg-type]
+
+
+def test_a_default_rollout_scores_frames_without_segmentation_renders(tmp_path, monkeypatch):
+    # The robot-pixel scores cost a segmentation render per camera and step: only `full` pays it.
+    from robosim_cosmos.envs.droid_env import DroidEnv
+
+    calls = []
+    original = DroidEnv.robot_mask
+    monkeypatch.setattr(DroidEnv, "robot_mask", lambda self, camera: calls.append(camera) or original(self, camera))
+    res = robosim_cosmos.rollout(CUBE, "scripted", episodes=1, out=tmp_path / "default", max_steps=16, progress=False)
+    wm = res.results[0]["world_model"]
+    assert res.summary["config"]["world_model_scoring"] == "frames" and calls == []
+    assert wm["psnr"]["mean"] == PSNR_CAP_DB and wm["robot_psnr"] is None
+    robosim_cosmos.rollout(CUBE, "scripted", episodes=1, out=tmp_path / "full", max_steps=16, progress=False,
+                           world_model_scoring="full")
+    assert len(calls) == 16  # one ego-view camera, every executed step

@@ -17,8 +17,8 @@ from typing import Any
 from .._optional import require
 from .._version import __version__
 from ..errors import ConfigError
-from ..rollout.results import write_atomic
-from ..rollout.suite import env_name
+from ..records.results import write_atomic
+from ..records.suite_summary import env_name
 from . import plots
 from .html import STYLE, Markup, esc, img, join, labelled, table, tag
 from .runs import BETA, INTERVAL_NAMES, WILSON, RunData, Stats, interval, load_runs, tier_order

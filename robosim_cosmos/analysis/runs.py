@@ -18,12 +18,11 @@ from typing import Any, Literal
 
 from ..envs import TIERS
 from ..errors import ConfigError, ResourceNotFoundError, RunFolderError
-from ..rollout.results import RESULTS_FILE, SUMMARY_FILE, parse_results
-from ..rollout.suite import SUITE_SUMMARY_FILE
-from ..rollout.trajectory import trajectory_summary
-from ..rollout.world_model import world_model_summary
+from ..metrics.trajectory import trajectory_summary
+from ..metrics.world_model import world_model_summary
+from ..records.files import RESULTS_FILE, RUN_FILE, SUITE_SUMMARY_FILE, SUMMARY_FILE
+from ..records.results import parse_results
 
-RUN_FILE = "run.json"
 DEFAULT_TIER = "default"
 """The tier of a run folder whose config names none (runs from before instruction tiers)."""
 

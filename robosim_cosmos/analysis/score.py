@@ -5,7 +5,7 @@ Two modes, for a policy that offers them (a Cosmos 3 checkpoint through ``diffus
 ``forward_dynamics``
     From each chunk's first frame and its executed rows, the policy predicts the video; each
     predicted frame is scored against the frame the simulator rendered after the same row, as
-    in closed loop (:mod:`robosim_cosmos.rollout.world_model`).
+    in closed loop (:mod:`robosim_cosmos.metrics.world_model`).
 ``inverse_dynamics``
     From the frames the simulator rendered during a chunk, the policy infers the rows; inferred
     and executed rows are decoded from the same anchor (the chunk's start pose) through one
@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -31,21 +31,18 @@ from scipy.spatial.transform import Rotation
 from ..errors import ConfigError, RunFolderError
 from ..kinematics.decode import ChunkDecoder
 from ..kinematics.gripper import grasp_to_droid
+from ..metrics.images import score_frame
+from ..metrics.world_model import View, fit, pool_records, summarize
 from ..policies.registry import create_policy
-from ..policy_api import Policy
-from ..rollout.chunk_store import CHUNKS_DIR, SavedEpisode, load_episode, saved_episodes
-from ..rollout.image_metrics import score_frame
-from ..rollout.results import write_atomic
-from ..rollout.world_model import View, fit, pool_records, summarize
+from ..policy_api import WORLD_MODEL_MODES, Policy, WorldModel, WorldModelMode
+from ..records.chunks import SavedEpisode, load_episode, saved_episodes
+from ..records.files import CHUNKS_DIR, score_file
+from ..records.results import write_atomic
 
-ScoreMode = Literal["forward_dynamics", "inverse_dynamics"]
-SCORE_MODES: tuple[ScoreMode, ...] = get_args(ScoreMode)
+ScoreMode = WorldModelMode
+SCORE_MODES: tuple[ScoreMode, ...] = WORLD_MODEL_MODES
 GRIPPER_CLOSED_AT = 0.5
 """DROID gripper values at or above this count as closed when comparing gripper commands."""
-
-
-def score_file(run_dir: Path, mode: ScoreMode) -> Path:
-    return Path(run_dir) / f"score_{mode}.json"
 
 
 @dataclass(frozen=True)
@@ -68,13 +65,12 @@ def _open_run(run_dir: str | Path) -> _Run:
 
 
 def _mode_method(policy: Policy, mode: ScoreMode, label: str) -> Callable[..., Any]:
-    method = getattr(policy, mode, None)
-    if not callable(method):
+    if not isinstance(policy, WorldModel):
         raise ConfigError(
             f"policy {label} ({type(policy).__name__}) has no {mode} mode; a Cosmos 3 checkpoint through "
             "diffusers:PATH offers forward_dynamics and inverse_dynamics"
         )
-    return method
+    return policy.forward_dynamics if mode == "forward_dynamics" else policy.inverse_dynamics
 
 
 def _check_episode(ep: SavedEpisode, policy: Policy, label: str) -> None:

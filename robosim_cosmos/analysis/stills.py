@@ -12,7 +12,7 @@ import numpy as np
 
 from .._optional import require
 from ..envs import TIERS
-from ..policies.conditioning import resize_bilinear
+from ..image_resize import resize_bilinear
 from .runs import Episode
 
 STILL_AT = 0.4

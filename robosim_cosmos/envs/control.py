@@ -19,7 +19,7 @@ from gymnasium import spaces
 from ..errors import InvalidActionError
 from ..kinematics import frames
 from ..kinematics.decode import ChunkDecoder
-from ..kinematics.robot import RobotDescription
+from ..kinematics.robot_description import RobotDescription
 from .scene import CONTROL_HZ, PHYSICS_SUBSTEPS
 
 ActionMode = Literal["joint_position", "cosmos", "joint_velocity"]

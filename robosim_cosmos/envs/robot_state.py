@@ -9,7 +9,8 @@ import mujoco
 import numpy as np
 
 from ..kinematics import frames
-from ..kinematics.robot import RobotDescription, site_pose
+from ..kinematics.robot_description import RobotDescription
+from ..kinematics.sites import site_pose
 from .task import TaskState, subtree
 
 

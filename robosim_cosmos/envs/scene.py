@@ -18,7 +18,9 @@ import numpy as np
 from .._resources import envs_dir
 from ..errors import ConfigError, InvalidInputError
 from ..kinematics import frames
-from ..kinematics.robot import RobotDescription, quiet_empty_prefix_warning, robot_spec
+from ..kinematics.assembly import robot_spec
+from ..kinematics.empty_prefix import quiet_empty_prefix_warning
+from ..kinematics.robot_description import RobotDescription
 from ..observations import WRIST_CAMERA  # camera names = the DROID observation keys they fill
 from .objects import catalog
 

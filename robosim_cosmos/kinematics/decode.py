@@ -18,11 +18,12 @@ import numpy as np
 from ..embodiments import EE_DELTA_COLUMNS, Embodiment, get_embodiment
 from ..errors import ConfigError, InvalidActionError, InvalidInputError
 from . import frames
+from .assembly import robot_spec
 from .deltas import decode_backward_framewise
+from .empty_prefix import compile_spec
 from .gripper import grasp_to_droid
 from .ik import IKResult, IKSettings, IKSolver
 from .normalization import ActionStats, check_stats_for, load_stats
-from .robot import compile_spec, robot_spec
 
 
 def validate_chunk(actions: np.ndarray, width: int, name: str = "action chunk") -> np.ndarray:

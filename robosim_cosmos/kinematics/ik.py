@@ -27,7 +27,7 @@ import mujoco
 import numpy as np
 
 from ..errors import InvalidInputError
-from .robot import site_pose
+from .sites import site_pose
 
 
 @dataclass(frozen=True)

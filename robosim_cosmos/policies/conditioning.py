@@ -31,23 +31,11 @@ import numpy as np
 
 from .._optional import require
 from ..errors import InvalidInputError, InvalidTypeError
+from ..image_resize import check_image, resize_bilinear
 from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS, WRIST_CAMERA
 
 ViewPoint = Literal["ego_view", "concat_view"]
 VIEW_POINTS: tuple[str, ...] = ("ego_view", "concat_view")
-
-
-def _check_image(image: Any, name: str) -> np.ndarray:
-    """Return ``image`` as a contiguous uint8 H x W x 3 array, or raise ValueError."""
-    array = np.asarray(image)
-    if array.dtype != np.uint8:
-        raise InvalidInputError(
-            f"{name!r} must be a uint8 image (0..255), got dtype {array.dtype}; "
-            "convert floats with (np.clip(x, 0, 1) * 255).round().astype(np.uint8)"
-        )
-    if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 2 or array.shape[1] < 2:
-        raise InvalidInputError(f"{name!r} must have shape [H, W, 3] with H, W >= 2, got {array.shape}")
-    return np.ascontiguousarray(array)
 
 
 def _get_image(observation: Mapping[str, Any], key: str) -> np.ndarray:
@@ -56,39 +44,7 @@ def _get_image(observation: Mapping[str, Any], key: str) -> np.ndarray:
     if key not in observation:
         present = sorted(k for k in observation if isinstance(k, str))
         raise InvalidInputError(f"observation has no {key!r} image; keys present: {present}")
-    return _check_image(observation[key], key)
-
-
-def _source_coords(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sample positions for bilinear resizing with half-pixel centres.
-
-    Same convention as torch's ``interpolate(mode="bilinear", align_corners=False)``
-    without antialiasing (what the RoboLab server uses), so the two agree.
-    """
-    scale = n_in / n_out
-    src = (np.arange(n_out, dtype=np.float32) + 0.5) * np.float32(scale) - 0.5
-    src = np.maximum(src, 0.0)
-    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    hi = np.minimum(lo + 1, n_in - 1)
-    frac = (src - lo).astype(np.float32)
-    return lo, hi, frac
-
-
-def resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize a uint8 H x W x 3 image to ``height x width`` (bilinear, no antialias).
-
-    Values are truncated to uint8 rather than rounded, matching the RoboLab server's
-    composition (a difference of at most one grey level).
-    """
-    image = _check_image(image, "image")
-    if height < 1 or width < 1:
-        raise InvalidInputError(f"target size must be positive, got {height} x {width}")
-    x = image.astype(np.float32)
-    lo, hi, frac = _source_coords(image.shape[0], height)
-    x = x[lo] * (1.0 - frac)[:, None, None] + x[hi] * frac[:, None, None]
-    lo, hi, frac = _source_coords(image.shape[1], width)
-    x = x[:, lo] * (1.0 - frac)[None, :, None] + x[:, hi] * frac[None, :, None]
-    return np.clip(x, 0, 255).astype(np.uint8)
+    return check_image(observation[key], key)
 
 
 def conditioning_image(
@@ -128,5 +84,5 @@ def to_pipeline_image(image: np.ndarray) -> Any:
     it. PIL is the unambiguous form.
     """
     pil_image = require("PIL.Image")
-    array = _check_image(image, "image")
+    array = check_image(image, "image")
     return pil_image.fromarray(array).convert("RGB")

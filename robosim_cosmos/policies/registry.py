@@ -7,13 +7,15 @@ Forms:
 - ``openpi://HOST:PORT``       an openpi or RoboArena DROID policy server, π0 / π0.5 (also ``"openpi"``)
 - ``diffusers:PATH``           a Cosmos 3 checkpoint in-process (also ``"diffusers"`` with model=)
 
-Backends are imported only when asked for.
+Each backend is one row of :data:`BACKENDS`; its module is imported only when asked for.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+from dataclasses import dataclass
+from importlib import import_module
 from typing import Any, Literal, TypeVar, get_args
 
 from ..errors import ConfigError
@@ -22,15 +24,53 @@ from ..service.protocol import OPENPI_URL_SCHEME, URL_SCHEME, parse_address
 
 SpecKind = Literal["scripted", "replay", "cosmos3", "diffusers", "openpi"]
 SPEC_KINDS: tuple[SpecKind, ...] = get_args(SpecKind)
-SPEC_FORMS: tuple[str, ...] = (
-    "scripted",
-    "replay:PATH",
-    f"{URL_SCHEME}HOST:PORT (or 'cosmos3' with host=, port=)",
-    "diffusers:PATH (or 'diffusers' with model=)",
-    f"{OPENPI_URL_SCHEME}HOST:PORT (or 'openpi' with host=, port=; action_space=joint_velocity|joint_position)",
-)
 
-NEEDS_ENV: tuple[SpecKind, ...] = ("scripted",)
+
+@dataclass(frozen=True)
+class Backend:
+    """One policy backend: how a spec names it and what builds it.
+
+    module / class_name: where the policy class lives (relative to this package). form: how a
+    spec names it (help text). prefix: a spec starting with it names this backend, a path (or,
+    with ``address``, ``HOST:PORT``) following. path_kwarg: the keyword the path goes to (None:
+    the first positional argument). bare: the kind alone is a spec too, then ``bare_needs`` must
+    be passed as a keyword. needs_env: built on the rollout's own env (privileged state; cannot
+    be served). own_open_loop: brings its own open-loop horizon, as its reference client runs it.
+    """
+
+    module: str
+    class_name: str
+    form: str
+    prefix: str | None = None
+    address: bool = False
+    path_kwarg: str | None = None
+    bare: bool = True
+    bare_needs: str | None = None
+    needs_env: bool = False
+    own_open_loop: bool = False
+
+    def matches(self, kind: str, spec: str) -> bool:
+        if self.bare and spec == kind:
+            return True
+        prefix = self.prefix
+        return prefix is not None and spec.startswith(prefix) and (self.address or len(spec) > len(prefix))
+
+
+BACKENDS: dict[SpecKind, Backend] = {
+    "scripted": Backend(".scripted", "ScriptedPolicy", "scripted", needs_env=True),
+    "replay": Backend(".replay", "ReplayPolicy", "replay:PATH", prefix="replay:", bare=False),
+    "cosmos3": Backend("..service.client", "Cosmos3ServicePolicy",
+                       f"{URL_SCHEME}HOST:PORT (or 'cosmos3' with host=, port=)", prefix=URL_SCHEME, address=True),
+    "diffusers": Backend(".diffusers_policy", "DiffusersCosmos3Policy", "diffusers:PATH (or 'diffusers' with model=)",
+                         prefix="diffusers:", path_kwarg="model", bare_needs="model"),
+    "openpi": Backend("..service.openpi_client", "OpenpiPolicy",
+                      f"{OPENPI_URL_SCHEME}HOST:PORT (or 'openpi' with host=, port=; "
+                      "action_space=joint_velocity|joint_position)", prefix=OPENPI_URL_SCHEME, address=True,
+                      own_open_loop=True),
+}
+"""Every policy backend, in the order the help lists them: adding one is a module and a row."""
+SPEC_FORMS: tuple[str, ...] = tuple(b.form for b in BACKENDS.values())
+NEEDS_ENV: tuple[SpecKind, ...] = tuple(kind for kind, b in BACKENDS.items() if b.needs_env)
 """Backends built on the rollout's own env (they read privileged state); they cannot be served."""
 
 
@@ -47,25 +87,50 @@ def _construct(cls: type[_P], *args: Any, **kwargs: Any) -> _P:
     return cls(*args, **kwargs)
 
 
-def _unknown(spec: object) -> ConfigError:
-    return ConfigError(f"unknown policy spec {spec!r}; valid forms: {', '.join(SPEC_FORMS)}")
-
-
 def spec_kind(spec: str) -> SpecKind:
     """Which backend a spec names; ConfigError listing the forms otherwise."""
-    if not isinstance(spec, str):
-        raise _unknown(spec)
-    if spec == "scripted":
-        return "scripted"
-    if spec.startswith("replay:") and len(spec) > len("replay:"):
-        return "replay"
-    if spec == "cosmos3" or spec.startswith(URL_SCHEME):
-        return "cosmos3"
-    if spec == "diffusers" or (spec.startswith("diffusers:") and len(spec) > len("diffusers:")):
-        return "diffusers"
-    if spec == "openpi" or spec.startswith(OPENPI_URL_SCHEME):
-        return "openpi"
-    raise _unknown(spec)
+    if isinstance(spec, str):
+        for kind, backend in BACKENDS.items():
+            if backend.matches(kind, spec):
+                return kind
+    raise ConfigError(f"unknown policy spec {spec!r}; valid forms: {', '.join(SPEC_FORMS)}")
+
+
+def backend_of(spec: str) -> Backend:
+    """The backend a spec names (:func:`spec_kind`'s row)."""
+    return BACKENDS[spec_kind(spec)]
+
+
+def policy_class(kind: SpecKind) -> type[Policy]:
+    """The backend's policy class, imported now (backends load only when asked for)."""
+    backend = BACKENDS[kind]
+    cls: type[Policy] = getattr(import_module(backend.module, __package__), backend.class_name)
+    return cls
+
+
+def _spec_arguments(kind: SpecKind, spec: str, kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """Fill ``kwargs`` with what the spec names (address, path); the positional arguments."""
+    backend = BACKENDS[kind]
+    if spec == kind and backend.bare:
+        if backend.bare_needs and backend.bare_needs not in kwargs:
+            raise ConfigError(f"create_policy('{kind}') needs {backend.bare_needs}=PATH "
+                              f"(or use the spec '{backend.prefix}PATH')")
+        return ()
+    if backend.prefix is None:
+        return ()
+    if backend.address:
+        host, port = parse_address(spec, backend.prefix)
+        kwargs.setdefault("host", host)
+        kwargs.setdefault("port", port)
+        return ()
+    path = spec[len(backend.prefix):]
+    if backend.path_kwarg is None:
+        return (path,)
+    if backend.path_kwarg in kwargs:
+        raise ConfigError(f"policy spec {spec!r} already names the {backend.path_kwarg}; "
+                          f"do not pass {backend.path_kwarg}= too")
+    kwargs[backend.path_kwarg] = path
+    return ()
 
 
 def create_policy(spec: str, **kwargs: Any) -> Policy:
@@ -78,44 +143,11 @@ def create_policy(spec: str, **kwargs: Any) -> Policy:
     >>> create_policy("openpi://gpu-box:8000", action_space="joint_velocity")  # doctest: +SKIP
     """
     kind = spec_kind(spec)
-    if kind == "scripted":
-        if kwargs.get("env") is None:
-            raise ConfigError(
-                "the scripted policy reads privileged simulator state: pass env=... "
-                "(create_policy('scripted', env=env))"
-            )
-        from .scripted import ScriptedPolicy
-
-        return _construct(ScriptedPolicy, **kwargs)
-    if kind == "replay":
-        from .replay import ReplayPolicy
-
-        return _construct(ReplayPolicy, spec[len("replay:"):], **kwargs)
-    if kind == "cosmos3":
-        from ..service.client import Cosmos3ServicePolicy
-
-        if spec != "cosmos3":
-            host, port = parse_address(spec)
-            kwargs.setdefault("host", host)
-            kwargs.setdefault("port", port)
-        return _construct(Cosmos3ServicePolicy, **kwargs)
-    if kind == "openpi":
-        from ..service.openpi_client import OpenpiPolicy
-
-        if spec != "openpi":
-            host, port = parse_address(spec, OPENPI_URL_SCHEME)
-            kwargs.setdefault("host", host)
-            kwargs.setdefault("port", port)
-        return _construct(OpenpiPolicy, **kwargs)
-    from .diffusers_policy import DiffusersCosmos3Policy
-
-    if spec != "diffusers":
-        if "model" in kwargs:
-            raise ConfigError(f"policy spec {spec!r} already names the model; do not pass model= too")
-        kwargs["model"] = spec[len("diffusers:"):]
-    elif "model" not in kwargs:
-        raise ConfigError("create_policy('diffusers') needs model=PATH (or use the spec 'diffusers:PATH')")
-    return _construct(DiffusersCosmos3Policy, **kwargs)
+    if BACKENDS[kind].needs_env and kwargs.get("env") is None:
+        raise ConfigError(f"the {kind} policy reads privileged simulator state: pass env=... "
+                          f"(create_policy('{kind}', env=env))")
+    args = _spec_arguments(kind, spec, kwargs)
+    return _construct(policy_class(kind), *args, **kwargs)
 
 
 def parse_policy_args(pairs: list[str] | None, option: str = "--policy-arg") -> dict[str, Any]:

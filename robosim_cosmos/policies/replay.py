@@ -2,8 +2,9 @@
 
 ``replay:PATH`` in :func:`robosim_cosmos.create_policy`. The file takes any form
 ``robosim-cosmos decode`` accepts (see :mod:`robosim_cosmos.action_files`). The layout
-comes from the file's ``"layout"`` key or, without one, from the row width
-(10 -> ``cosmos_ee_delta``, 8 -> ``joint_pos``).
+comes from the ``layout`` argument (``--policy-arg layout=joint_vel``), else the file's
+``"layout"`` key, else the row width (10 -> ``cosmos_ee_delta``, 8 -> ``joint_pos``: 8-wide rows
+are only velocities when ``joint_vel`` is named).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class ReplayPolicy(Policy):
             if width not in LAYOUT_OF_WIDTH:
                 raise InvalidInputError(
                     f"{actions.path}: rows are {width} wide; a replay file needs 10 (cosmos_ee_delta: "
-                    "normalized [tx, ty, tz, r0..r5, grasp]) or 8 (joint_pos: 7 joint angles + gripper) "
-                    "columns, or a 'layout' key"
+                    "normalized [tx, ty, tz, r0..r5, grasp]) or 8 (joint_pos: 7 joint angles + gripper; "
+                    "joint_vel when named) columns, or a 'layout' key"
                 )
             declared = LAYOUT_OF_WIDTH[width]
         if declared not in LAYOUT_WIDTH:

@@ -13,11 +13,12 @@ import sys
 import types
 from typing import Any
 
+from ..metrics.success import beta_interval, event_summary, outcome_summary, success_summary, wilson_interval
+from ..records.results import EpisodeResult, read_results
 from .config import EXECUTIONS, RolloutConfig
-from .episode import EpisodeResult, run_episode
-from .results import read_results
-from .runner import RolloutInterrupted, RolloutResult, rollout
-from .stats import beta_interval, event_summary, outcome_summary, success_summary, wilson_interval
+from .episode import run_episode
+from .runner import RolloutResult, rollout
+from .signals import RolloutInterrupted
 from .suite import SuiteResult, format_table, parse_tiers, resolve_tasks, rollout_suite
 
 __all__ = ["EXECUTIONS", "EpisodeResult", "RolloutConfig", "RolloutInterrupted", "RolloutResult", "SuiteResult",

@@ -7,7 +7,7 @@ arguments), ``summary.json`` records it (secrets redacted) and ``run.json`` reco
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal, get_args
 
 from .._version import __version__
@@ -15,10 +15,14 @@ from ..envs import InstructionTier, check_tier, task_of
 from ..envs.scene import RENDER_QUALITIES as RENDER_QUALITIES  # the CLI's choices
 from ..envs.scene import RenderQuality, check_render_quality
 from ..errors import ConfigError
+from ..metrics.adaptive import AdaptiveRule
+from ..metrics.world_model import SCORINGS, Scoring, check_scoring
+from ..observations import DROID_IMAGE_SIZE
+from ..policies.registry import SPEC_FORMS, backend_of, parse_policy_args
 from ..policy_api import DEFAULT_OPEN_LOOP_STEPS
-from .redact import redact_kwargs
-from .shards import Shard
-from .world_model import Scoring, check_scoring
+from ..records.redact import redact_kwargs
+from ..records.shards import Shard
+from .options import option, parse_image_size
 
 Executor = Literal["local", "ray"]
 EXECUTORS: tuple[Executor, ...] = get_args(Executor)
@@ -27,18 +31,6 @@ EXECUTORS: tuple[Executor, ...] = get_args(Executor)
 Execution = Literal["native", "joint_position"]
 EXECUTIONS: tuple[Execution, ...] = get_args(Execution)
 ROBOTS_HELP = "embedded | menagerie | PATH"
-IDENTITY_FIELDS: tuple[str, ...] = (
-    "env_id", "policy", "policy_kwargs", "seed", "open_loop_steps", "instruction", "video", "robot",
-    "execution", "max_steps", "render_quality", "instruction_tier", "shard", "image_size",
-)
-"""The fields that change what an episode means: a run folder holds episodes of one identity.
-``episodes``, ``num_envs``, ``out``, ``overwrite`` and ``retry_errors`` are not among them (more
-episodes extend a run, more workers change nothing, the others say what to do with the folder);
-nor are ``episodes_adaptive``, ``ci_width`` and ``min_episodes``, which like ``episodes`` only say
-how many episodes run."""
-ADAPTIVE_DEFAULTS: dict[str, Any] = {"ci_width": 0.14, "min_episodes": 10}
-"""RoboLab's adaptive-sampling rule: stop once the 95 % Beta interval is at most 0.14 wide over at
-least 10 completed episodes."""
 
 
 @dataclass(frozen=True)
@@ -85,32 +77,74 @@ class RolloutConfig:
     the recorded episodes already satisfy the rule.
     """
 
-    env_id: str
-    policy: str
-    episodes: int = 1
-    seed: int = 0
-    out: str = "runs/rollout"
-    open_loop_steps: int | None = None
-    instruction: str | None = None
-    video: bool = True
-    robot: str = "embedded"
-    num_envs: int = 1
-    execution: Execution = "native"
-    max_steps: int | None = None
-    policy_kwargs: dict[str, Any] = field(default_factory=dict)
-    overwrite: bool = False
-    retry_errors: bool = False
-    render_quality: RenderQuality = "fast"
-    instruction_tier: InstructionTier = "default"
-    world_model_scoring: Scoring = "full"
-    save_chunks: bool = False
-    episodes_adaptive: int | None = None
-    ci_width: float = ADAPTIVE_DEFAULTS["ci_width"]
-    min_episodes: int = ADAPTIVE_DEFAULTS["min_episodes"]
-    image_size: tuple[int, int] = (180, 320)
-    executor: Executor = "local"
-    ray_address: str | None = None
-    shard: Shard | str | None = None
+    env_id: str = option(identity=True, help="env id, e.g. robosim_cosmos/DroidCubeInBowl-v0 (see `envs`)")
+    policy: str = option(flag="--policy", required=True, identity=True,
+                         help=f"policy spec: {' | '.join(SPEC_FORMS)}")
+    episodes: int = option(1, flag="--episodes", arg=int, help="how many episodes (default {default})")
+    seed: int = option(0, flag="--seed", arg=int, identity=True, help="episode i uses seed SEED + i")
+    out: str = option("runs/rollout", flag="--out", required=True,
+                      help="output folder; re-running the same settings into it resumes, other settings are refused")
+    open_loop_steps: int | None = option(
+        None, flag="--open-loop-steps", arg=int, identity=True,
+        help="rows executed per chunk (default: the policy's own, as its reference client runs it (openpi: 8 for "
+             "joint velocities, the whole chunk for joint positions), else 8)")
+    instruction: str | None = option(None, flag="--instruction", identity=True, env="instruction",
+                                     help="override the sampled instruction")
+    video: bool = option(True, flag="--no-video", action="store_false", identity=True, help="skip the mp4s")
+    robot: str = option("embedded", flag="--robot", identity=True, env="robot", help=f"{ROBOTS_HELP} (a Panda MJCF)")
+    num_envs: int = option(1, flag="--num-envs", arg=int, help="worker processes (one env + policy each)")
+    execution: Execution = option(
+        "native", flag="--execution", choices=EXECUTIONS, identity=True,
+        help="joint_position: decode cosmos chunks to joint targets and run the env in joint mode")
+    max_steps: int | None = option(None, flag="--max-steps", arg=int, identity=True, env="max_episode_steps",
+                                   help="override the env's time limit (steps)")
+    policy_kwargs: dict[str, Any] = option(
+        flag="--policy-arg", action="append", metavar="KEY=VALUE", parse=parse_policy_args, identity=True,
+        default_factory=dict, help="keyword argument for the policy backend, repeatable "
+                                   "(e.g. num_inference_steps=4, device=cuda, dtype=bfloat16)")
+    overwrite: bool = option(False, flag="--overwrite", action="store_true",
+                             help="delete the --out folder's run (results.jsonl, summary.json, run.json, videos/) "
+                                  "and start over")
+    retry_errors: bool = option(False, flag="--retry-errors", action="store_true",
+                                help="on resume, run the episodes that ended with an error again (same seeds) "
+                                     "and replace their lines")
+    render_quality: RenderQuality = option(
+        "fast", flag="--render-quality", choices=RENDER_QUALITIES, identity=True, env="render_quality",
+        help="fast: flat look (default); faithful: textures, shadows, anti-aliasing (slower)")
+    instruction_tier: InstructionTier = option(
+        "default", identity=True, env="instruction_tier",
+        help="the instruction tier the env samples from (the CLI's --tiers)")
+    world_model_scoring: Scoring = option(
+        "frames", flag="--world-model-scoring", choices=SCORINGS,
+        help="score predicted videos against the simulator's frames: frames (whole frames, the default), "
+             "full (also the robot's pixels: a segmentation render per camera and step), off")
+    save_chunks: bool = option(False, flag="--save-chunks", action="store_true",
+                               help="save each chunk's start frames, executed rows and following frames to chunks/ "
+                                    "(for `score`)")
+    episodes_adaptive: int | None = option(
+        None, flag="--episodes-adaptive", arg=int, metavar="MAX",
+        help="adaptive sampling instead of --episodes: run episodes in order, at most MAX, and stop once the 95% "
+             "Beta interval of the success rate is at most --ci-width wide over at least --min-episodes completed "
+             "episodes (in a suite, each task and tier on its own)")
+    ci_width: float = option(0.14, flag="--ci-width", arg=float, metavar="W",
+                             help="with --episodes-adaptive: the interval width to stop at (default {default})")
+    min_episodes: int = option(10, flag="--min-episodes", arg=int, metavar="N",
+                               help="with --episodes-adaptive: completed episodes needed before stopping "
+                                    "(default {default})")
+    image_size: tuple[int, int] = option(
+        DROID_IMAGE_SIZE, flag="--image-size", arg=parse_image_size, metavar="HxW", identity=True, env="image_size",
+        help="camera image size (default {default}, DROID's; 360x640 as RoboLab's Cosmos 3 client)")
+    executor: Executor = option(
+        "local", flag="--executor", choices=EXECUTORS,
+        help="local: this process or --num-envs worker processes (default); ray: --num-envs Ray actors")
+    ray_address: str | None = option(
+        None, flag="--ray-address", metavar="ADDR",
+        help="with --executor ray: an existing cluster (HOST:PORT, ray://HOST:PORT or auto); default: a local Ray "
+             "instance for this run")
+    shard: Shard | str | None = option(
+        None, flag="--shard", metavar="I/N", identity=True,
+        help="run only shard I (0-based) of N: episodes dealt round-robin over task x episode, into this --out; "
+             "combine the shard folders with `robosim-cosmos merge`")
 
     def __post_init__(self) -> None:
         task_of(self.env_id)  # ConfigError listing the ids
@@ -159,10 +193,8 @@ class RolloutConfig:
         Policy object with its own default should be given an explicit value."""
         if self.open_loop_steps is not None:
             return self.open_loop_steps
-        from ..policies.registry import spec_kind
-
         try:
-            own = spec_kind(self.policy) == "openpi"
+            own = backend_of(self.policy).own_open_loop
         except ConfigError:  # a label for a ready Policy object: recorded as before, 8
             own = False
         return "policy default" if own else DEFAULT_OPEN_LOOP_STEPS
@@ -204,6 +236,12 @@ class RolloutConfig:
             raise ConfigError(f"min_episodes ({least}) exceeds episodes_adaptive ({cap}): the stopping rule could "
                               "never hold; lower min_episodes or raise the maximum")
 
+    def adaptive_rule(self) -> AdaptiveRule | None:
+        """The adaptive-sampling stopping rule; None for a fixed number of episodes."""
+        if self.episodes_adaptive is None:
+            return None
+        return AdaptiveRule(self.env_id, self.episodes_adaptive, self.ci_width, self.min_episodes)
+
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
         """Every field name (the keyword arguments :func:`robosim_cosmos.rollout` accepts)."""
@@ -233,9 +271,21 @@ class RolloutConfig:
         return doc
 
     @classmethod
-    def from_identity(cls, identity: dict[str, Any], **fields: Any) -> RolloutConfig:
-        """A config holding a recorded identity (run.json's) and ``fields`` for the rest; a
-        shard in the identity is dropped (merged shards are one unsharded run)."""
+    def from_identity(cls, identity: dict[str, Any], out: str, **fields: Any) -> RolloutConfig:
+        """A config holding a recorded identity (run.json's) for the folder ``out`` and ``fields``
+        for the rest; a shard in the identity is dropped (merged shards are one unsharded run)."""
         names = set(cls.option_names())
         values = {k: v for k, v in identity.items() if k in names and k != "shard"}
-        return cls(**{**values, **fields})
+        return cls(**{**values, "out": out, **fields})
+
+
+IDENTITY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RolloutConfig) if f.metadata["identity"])
+"""The fields that change what an episode means: a run folder holds episodes of one identity.
+``episodes``, ``num_envs``, ``out``, ``overwrite`` and ``retry_errors`` are not among them (more
+episodes extend a run, more workers change nothing, the others say what to do with the folder);
+nor are ``episodes_adaptive``, ``ci_width`` and ``min_episodes``, which like ``episodes`` only say
+how many episodes run."""
+ADAPTIVE_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(RolloutConfig)
+                                     if f.name in ("ci_width", "min_episodes")}
+"""RoboLab's adaptive-sampling rule: stop once the 95 % Beta interval is at most 0.14 wide over at
+least 10 completed episodes."""

@@ -22,8 +22,8 @@ from typing import Any
 
 from .._optional import require
 from ..errors import ConfigError, WorkerError
+from ..records.results import EpisodeResult
 from .config import RolloutConfig
-from .episode import EpisodeResult
 
 NAMESPACE = "robosim_cosmos"
 """Ray namespace of the actors (named ``robosim-worker-<driver pid>-<n>``)."""
@@ -38,7 +38,7 @@ class EpisodeActor:
 
     def __init__(self, cfg: RolloutConfig) -> None:
         from ..envs import register_envs
-        from .build import build
+        from .setup import build
 
         register_envs()
         self.cfg = cfg

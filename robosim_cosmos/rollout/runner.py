@@ -9,33 +9,23 @@ created or changed, so a run that cannot start leaves nothing behind.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
 import sys
-import threading
-import types
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
-
-from tqdm.auto import tqdm
+from typing import Any
 
 from ..errors import ConfigError, RobosimCosmosError, WorkerError
 from ..policies.registry import spec_kind
 from ..policy_api import Policy
-from .adaptive import episode_feed, satisfied
-from .build import build
+from ..records.folder import RunFolder
+from ..records.redact import redact_argv, redact_kwargs, scrub, secret_values
+from ..records.results import EpisodeResult, append_result, rewrite_results
+from ..records.summary import write_summary
 from .config import RolloutConfig
-from .episode import EpisodeResult, run_episode
-from .folder import RunFolder
-from .redact import redact_argv, redact_kwargs, scrub, secret_values
-from .results import SUMMARY_FILE, append_result, read_results, rewrite_results, write_summary
-from .shards import Shard
-from .stats import success_summary
-from .workers import WorkerPool
+from .executors import EpisodeRunner, start_executor
+from .plan import Plan, previous_policy
+from .progress import Progress
+from .signals import RolloutInterrupted, Signals
 
 
 @dataclass
@@ -59,246 +49,6 @@ class RolloutResult:
     def success_rate(self) -> float | None:
         rate: float | None = self.summary["overall"]["success_rate"]
         return rate
-
-
-class RolloutInterrupted(KeyboardInterrupt):
-    """A rollout stopped by SIGINT or SIGTERM. The episodes that finished are recorded and
-    summary.json is written (when the run had started); ``exit_code`` is 128 + the signal
-    number (130 for SIGINT, 143 for SIGTERM), ``summary`` the summary written or None."""
-
-    def __init__(self, signum: int, message: str | None = None, summary: dict[str, Any] | None = None) -> None:
-        self.signum = int(signum)
-        self.signal_name = signal.Signals(self.signum).name
-        self.exit_code = 128 + self.signum
-        self.summary = summary
-        super().__init__(message or f"interrupted by {self.signal_name}")
-
-
-# -- signals ------------------------------------------------------------------------------------
-
-class _Signals:
-    """SIGINT and SIGTERM raise :class:`RolloutInterrupted` in the main thread while the run
-    works; once it is cleaning up (``cleaning = True``) they are only noted, so the summary
-    still gets written. Previous handlers come back on exit. Off the main thread: no-op."""
-
-    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self.cleaning = False
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: types.FrameType | None) -> None:
-        if self.received is None:
-            self.received = signum
-        if not self.cleaning:
-            raise RolloutInterrupted(signum)
-
-    def __enter__(self) -> _Signals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in self._SIGNALS:
-                with contextlib.suppress(ValueError, OSError):  # an embedding that forbids handlers
-                    self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
-
-
-# -- progress -----------------------------------------------------------------------------------
-
-def episode_line(line: dict[str, Any], done: int, total: int) -> str:
-    """``[3/20] reach ep2 seed 2: success in 41 steps (2.1 s)`` (or ``...: ERROR: Type: message``)."""
-    head = f"[{done}/{total}] {line.get('task')} ep{line['episode']} seed {line.get('seed')}: "
-    if line.get("error"):
-        text = " ".join(str(line["error"]).split())
-        return head + "ERROR: " + (text if len(text) <= 300 else text[:297] + "...")
-    outcome = "success" if line.get("success") else "failure"
-    return head + f"{outcome} in {line.get('steps')} steps ({float(line.get('wall_seconds') or 0.0):.1f} s)"
-
-
-class _Progress:
-    """stderr: notes, a tqdm bar (on a terminal, unless ``bar`` says otherwise) and one line per
-    finished episode; nothing at all when ``quiet``."""
-
-    def __init__(self, quiet: bool, bar: bool | None) -> None:
-        self.quiet = quiet
-        self.bar_setting = bar
-        self.bar: Any = None
-        self.total = 0
-
-    def note(self, text: str) -> None:
-        if self.quiet:
-            return
-        if self.bar is not None:
-            tqdm.write(text, file=sys.stderr)
-        else:
-            print(text, file=sys.stderr, flush=True)
-
-    def start(self, total: int, initial: int, desc: str) -> None:
-        self.total = total
-        if self.quiet:
-            return
-        try:  # a terminal that reports no width (some ptys) would get an empty bar
-            sized = os.get_terminal_size(sys.stderr.fileno()).columns > 0
-        except (AttributeError, OSError, ValueError):
-            sized = False
-        self.bar = tqdm(total=total, initial=initial, desc=desc, unit="ep", file=sys.stderr,
-                        dynamic_ncols=sized, ncols=None if sized else 100, nrows=None if sized else 24,
-                        disable=None if self.bar_setting is None else not self.bar_setting)
-
-    def episode(self, line: dict[str, Any], lines: list[dict[str, Any]], done: int) -> None:
-        if self.quiet or self.bar is None:
-            return
-        stats = success_summary(lines)
-        self.bar.update(1)
-        postfix = {"success": stats["successes"]}
-        if stats["success_rate"] is not None:
-            postfix["rate"] = f"{stats['success_rate']:.2f}"
-        if stats["errors"]:
-            postfix["errors"] = stats["errors"]
-        self.bar.set_postfix(postfix, refresh=False)
-        tqdm.write(episode_line(line, done, self.total), file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
-# -- what runs the episodes ---------------------------------------------------------------------
-
-def _describe(policy: Policy, secrets: tuple[str, ...]) -> dict[str, Any]:
-    cls = type(policy)
-    info: dict[str, Any] = {"class": f"{cls.__module__}.{cls.__qualname__}"}
-    text = repr(policy)
-    if " at 0x" not in text:  # a default object repr says nothing and changes every run
-        info["repr"] = scrub(text, secrets)
-    return info
-
-
-class _InProcess:
-    """The env and the policy in this process (``num_envs=1``, or a Policy object)."""
-
-    def __init__(self, cfg: RolloutConfig, policy: Policy | None, secrets: tuple[str, ...]) -> None:
-        self.cfg = cfg
-        self.own_policy = policy is None
-        self.env, self.policy = build(cfg, policy)
-        self.info = _describe(self.policy, secrets)
-
-    def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]:
-        for episode in episodes:  # taken one at a time: an adaptive feed decides after each line
-            yield run_episode(self.env, self.policy, self.cfg, episode, Path(self.cfg.out)).to_json()
-
-    def close(self, abort: bool) -> None:
-        try:
-            self.env.close()
-        finally:
-            if self.own_policy:
-                self.policy.close()
-
-
-class _Pool(Protocol):
-    def probe(self) -> dict[str, Any]: ...
-    def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]: ...
-    def terminate(self) -> None: ...
-    def close(self) -> None: ...
-
-
-class _InPool:
-    """Episodes on a pool of workers, one env and policy each: ``num_envs`` worker processes
-    (:class:`.workers.WorkerPool`) or Ray actors (:class:`.ray_pool.RayPool`). Building waits
-    until a worker could build the env and the policy, so a run that cannot start writes nothing."""
-
-    def __init__(self, pool: _Pool, secrets: tuple[str, ...]) -> None:
-        self.pool = pool
-        try:
-            info = self.pool.probe()
-        except BaseException:
-            self.pool.terminate()
-            raise
-        self.info = {"class": info["class"]}
-        if " at 0x" not in info["repr"]:
-            self.info["repr"] = scrub(info["repr"], secrets)
-
-    def run(self, episodes: Iterable[int]) -> Iterator[dict[str, Any]]:
-        return self.pool.run(episodes)
-
-    def close(self, abort: bool) -> None:
-        if abort:
-            self.pool.terminate()
-        else:
-            self.pool.close()
-
-
-# -- the plan -----------------------------------------------------------------------------------
-
-@dataclass
-class _Plan:
-    lines: list[dict[str, Any]]
-    todo: list[int]
-    done: set[int]
-    errored: set[int]
-    new: list[int]
-    rule_met: bool = False
-
-    @classmethod
-    def make(cls, folder: RunFolder, cfg: RolloutConfig) -> _Plan:
-        """What to run: for an adaptive run ``new`` is every episode up to the maximum that is
-        not recorded (handed out lazily by :meth:`feed`), or none when the rule already holds."""
-        lines = [] if cfg.overwrite or not folder.exists() else read_results(folder.results_file)
-        mine = [r for r in lines if r["env_id"] == cfg.env_id]
-        done = {int(r["episode"]) for r in mine}
-        errored = {int(r["episode"]) for r in mine if r.get("error")}
-        count = cfg.episodes if cfg.episodes_adaptive is None else cfg.episodes_adaptive
-        rule_met = satisfied(cfg, mine)
-        mine_to_run = range(count) if not isinstance(cfg.shard, Shard) else cfg.shard.episodes(count)
-        new = [] if rule_met else [i for i in mine_to_run if i not in done]
-        todo = sorted(set(new) | (errored if cfg.retry_errors else set()))
-        return cls(lines, todo, done, errored, new, rule_met)
-
-    def feed(self, cfg: RolloutConfig) -> Iterable[int]:
-        """The episodes in the order they are handed out. Adaptive: errored ones to run again
-        first, then new ones in order while the rule does not hold over ``lines`` (which the
-        runner extends as results come in)."""
-        if cfg.episodes_adaptive is None:
-            return self.todo
-        return episode_feed(cfg, sorted(self.errored) if cfg.retry_errors else [], self.new, self.lines)
-
-    @property
-    def total(self) -> int:
-        return len(self.done | set(self.new))
-
-    def describe(self, cfg: RolloutConfig, path: Path) -> str | None:
-        if not self.done:
-            return None
-        text = f"resuming {path}: {len(self.done)} episodes done, "
-        if cfg.retry_errors:
-            return text + f"{len(self.todo)} to run ({len(self.errored)} errored to run again, {len(self.new)} new)"
-        if cfg.episodes_adaptive is None:
-            text += f"{len(self.todo)} to run"
-        elif self.rule_met:
-            text += (f"{len(self.todo)} to run (the adaptive rule holds: a 95% Beta interval at most "
-                     f"{cfg.ci_width:g} wide over at least {cfg.min_episodes} completed episodes)")
-        else:
-            text += f"up to {len(self.todo)} to run (adaptive)"
-        if self.errored:
-            n = len(self.errored)
-            text += (f"; kept {n} errored episode{'s' if n > 1 else ''} (a line with an error; "
-                     "--retry-errors runs them again)")
-        return text
-
-
-def _previous_policy(folder: RunFolder, spec: str) -> dict[str, Any]:
-    """The class/repr an earlier run of this folder recorded (when nothing is built now)."""
-    try:
-        previous = json.loads((folder.path / SUMMARY_FILE).read_text()).get("policy")
-    except (OSError, ValueError, AttributeError):
-        return {}
-    if not isinstance(previous, dict) or previous.get("spec") != spec:
-        return {}
-    return {k: previous[k] for k in ("class", "repr") if k in previous}
 
 
 # -- the runner ---------------------------------------------------------------------------------
@@ -359,9 +109,9 @@ def rollout(
     elif cfg.executor == "ray":
         raise ConfigError("executor='ray' needs a policy spec string (each Ray actor builds its own policy)")
     folder = RunFolder(cfg.out)  # an --out naming a file fails here
-    report = _Progress(quiet=quiet or progress is False, bar=progress)
+    report = Progress(quiet=quiet or progress is False, bar=progress)
     try:
-        with _Signals() as signals:
+        with Signals() as signals:
             return _run(cfg, policy_obj, folder, report, signals)
     except RobosimCosmosError as exc:  # its message is printed: never with a secret in it
         secrets = secret_values(cfg.policy_kwargs)
@@ -370,81 +120,106 @@ def rollout(
         raise
 
 
-def _run(cfg: RolloutConfig, policy_obj: Policy | None, folder: RunFolder, report: _Progress,
-         signals: _Signals) -> RolloutResult:
-    secrets = secret_values(cfg.policy_kwargs)
-    command = redact_argv(sys.argv, secrets)
-    identity = cfg.identity()
-    policy_info: dict[str, Any] = {"spec": cfg.policy, "args": redact_kwargs(cfg.policy_kwargs)}
-    runner: _InProcess | _InPool | None = None
-    started = finished = False
-    lines: list[dict[str, Any]] = []
-    summary: dict[str, Any] | None = None
-    interrupted: RolloutInterrupted | None = None
+class _Run:
+    """One :func:`rollout` call while it runs: the folder claimed, the executor, the lines."""
 
-    def start_runner(plan: _Plan) -> _InProcess | _InPool:
-        workers = min(cfg.num_envs, len(plan.todo))
-        if cfg.executor == "ray":
-            from .ray_pool import RayPool
+    def __init__(self, cfg: RolloutConfig, policy_obj: Policy | None, folder: RunFolder, report: Progress) -> None:
+        self.cfg, self.policy_obj, self.folder, self.report = cfg, policy_obj, folder, report
+        self.secrets = secret_values(cfg.policy_kwargs)
+        self.command = redact_argv(sys.argv, self.secrets)
+        self.identity = cfg.identity()
+        self.policy_info: dict[str, Any] = {"spec": cfg.policy, "args": redact_kwargs(cfg.policy_kwargs)}
+        self.executor: EpisodeRunner | None = None
+        self.started = self.finished = False
+        self.lines: list[dict[str, Any]] = []
 
-            return _InPool(RayPool(cfg, workers, cfg.ray_address, note=report.note), secrets)
-        if cfg.num_envs == 1 or len(plan.todo) == 1 or policy_obj is not None:
-            return _InProcess(cfg, policy_obj, secrets)
-        return _InPool(WorkerPool(cfg, workers), secrets)
+    def _start_executor(self, plan: Plan) -> None:
+        if plan.todo and self.executor is None:
+            self.executor = start_executor(self.cfg, self.policy_obj, len(plan.todo), self.secrets, self.report.note)
 
-    try:
-        # 1. An existing folder: lock it, then it must hold this run (or be started over).
-        if folder.exists():
+    def _claim(self) -> Plan:
+        """Lock and check the folder, build what runs the episodes, and only then create the
+        folder and record the identity: a run that cannot start leaves nothing behind."""
+        cfg, folder = self.cfg, self.folder
+        if folder.exists():  # an existing folder: lock it, then it must hold this run (or be started over)
             folder.lock.acquire()
             if not cfg.overwrite:
-                folder.check(identity)
-        plan = _Plan.make(folder, cfg)
-        # 2. Build the env and the policy (connect, probe a worker): failures leave no folder.
-        if plan.todo:
-            runner = start_runner(plan)
-        # 3. Only now create and claim the folder (checking again: another run may have raced us).
-        if not folder.lock.held:
+                folder.check(self.identity)
+        plan = Plan.make(folder, cfg)
+        self._start_executor(plan)  # connect, probe a worker: failures leave no folder
+        if not folder.lock.held:  # create and claim it, checking again: another run may have raced us
             folder.create()
             folder.lock.acquire()
             if not cfg.overwrite:
-                folder.check(identity)
-            plan = _Plan.make(folder, cfg)
-            if plan.todo and runner is None:
-                runner = start_runner(plan)
+                folder.check(self.identity)
+            plan = Plan.make(folder, cfg)
+            self._start_executor(plan)
         if cfg.overwrite:
             removed = folder.clear()
             if removed:
-                report.note(f"overwrite: deleted {', '.join(removed)} in {folder.path}")
-        if folder.write_identity(identity, command) and plan.done:
-            report.note(f"{folder.path} had no run.json (an older robosim_cosmos wrote it); its episodes match "
-                        "this run, which is now recorded in run.json")
-        started = True
-        lines = plan.lines
-        if runner is not None:
-            policy_info.update(runner.info)
+                self.report.note(f"overwrite: deleted {', '.join(removed)} in {folder.path}")
+        if folder.write_identity(self.identity, self.command) and plan.done:
+            self.report.note(f"{folder.path} had no run.json (an older robosim_cosmos wrote it); its episodes match "
+                             "this run, which is now recorded in run.json")
+        return plan
+
+    def episodes(self) -> None:
+        plan = self._claim()
+        self.started = True
+        self.lines = plan.lines
+        if self.executor is not None:
+            self.policy_info.update(self.executor.info)
         else:
-            policy_info.update(_previous_policy(folder, cfg.policy))
-        resume = plan.describe(cfg, folder.path)
+            self.policy_info.update(previous_policy(self.folder, self.cfg.policy))
+        resume = plan.describe(self.cfg, self.folder.path)
         if resume:
-            report.note(resume)
-        report.start(plan.total, plan.total - len(plan.todo), cfg.env_id.split("/")[-1])
-        index = {int(r["episode"]): i for i, r in enumerate(lines) if r["env_id"] == cfg.env_id}
+            self.report.note(resume)
+        self.report.start(plan.total, plan.total - len(plan.todo), self.cfg.env_id.split("/")[-1])
+        index = {int(r["episode"]): i for i, r in enumerate(self.lines) if r["env_id"] == self.cfg.env_id}
         done = plan.total - len(plan.todo)
-        if runner is not None and plan.todo:
-            for line in runner.run(plan.feed(cfg)):
-                if line.get("error"):
-                    line["error"] = scrub(str(line["error"]), secrets)
-                episode = int(line["episode"])
-                if episode in index:  # a retried episode replaces its line
-                    lines[index[episode]] = line
-                    rewrite_results(folder.results_file, lines)
-                else:
-                    index[episode] = len(lines)
-                    lines.append(line)
-                    append_result(folder.results_file, line)
+        if self.executor is not None and plan.todo:
+            for line in self.executor.run(plan.feed(self.cfg)):
+                self._record(line, index)
                 done += 1
-                report.episode(line, lines, done)
-        finished = True
+                self.report.episode(line, self.lines, done)
+        self.finished = True
+
+    def _record(self, line: dict[str, Any], index: dict[int, int]) -> None:
+        """Append a finished episode's line durably (a retried episode replaces its line)."""
+        if line.get("error"):
+            line["error"] = scrub(str(line["error"]), self.secrets)
+        episode = int(line["episode"])
+        if episode in index:
+            self.lines[index[episode]] = line
+            rewrite_results(self.folder.results_file, self.lines)
+        else:
+            index[episode] = len(self.lines)
+            self.lines.append(line)
+            append_result(self.folder.results_file, line)
+
+    def close(self, interrupted: RolloutInterrupted | None) -> dict[str, Any] | None:
+        """Stop the executor, write the summary of what is recorded, release the folder."""
+        try:
+            if self.executor is not None:
+                self.executor.close(abort=not self.finished)
+        finally:
+            self.report.close()
+            summary = None
+            if self.started:
+                name = None if interrupted is None else interrupted.signal_name
+                summary = write_summary(self.folder.path, self.cfg, self.lines, self.policy_info, self.command,
+                                        interrupted=name)
+            self.folder.lock.release()
+        return summary
+
+
+def _run(cfg: RolloutConfig, policy_obj: Policy | None, folder: RunFolder, report: Progress,
+         signals: Signals) -> RolloutResult:
+    run = _Run(cfg, policy_obj, folder, report)
+    interrupted: RolloutInterrupted | None = None
+    summary: dict[str, Any] | None = None
+    try:
+        run.episodes()
     except RolloutInterrupted as exc:
         interrupted = exc
     except WorkerError:
@@ -453,21 +228,13 @@ def _run(cfg: RolloutConfig, policy_obj: Policy | None, folder: RunFolder, repor
         interrupted = RolloutInterrupted(signals.received)  # the signal also reached (and killed) the workers
     finally:
         signals.cleaning = True
-        try:
-            if runner is not None:
-                runner.close(abort=not finished)
-        finally:
-            report.close()
-            if started:
-                name = None if interrupted is None else interrupted.signal_name
-                summary = write_summary(folder.path, cfg, lines, policy_info, command, interrupted=name)
-            folder.lock.release()
+        summary = run.close(interrupted)
     if interrupted is not None:
-        if started:
-            message = (f"interrupted by {interrupted.signal_name}: {len(lines)} episodes recorded in {folder.path} "
-                       "and summarised in summary.json; run the same command again to resume")
+        if run.started:
+            message = (f"interrupted by {interrupted.signal_name}: {len(run.lines)} episodes recorded in "
+                       f"{folder.path} and summarised in summary.json; run the same command again to resume")
         else:
             message = f"interrupted by {interrupted.signal_name} before any episode ran; nothing was written"
         raise RolloutInterrupted(interrupted.signum, message, summary) from None
     assert summary is not None
-    return RolloutResult(folder.path, lines, summary)
+    return RolloutResult(folder.path, run.lines, summary)

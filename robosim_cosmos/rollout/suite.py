@@ -10,7 +10,6 @@ per tier and overall.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -22,25 +21,18 @@ from ..envs import ENV_IDS, TIERS, InstructionTier, check_tier, suite_env_ids
 from ..errors import ConfigError, RobosimCosmosError
 from ..policies.registry import spec_kind
 from ..policy_api import Policy
+from ..records.files import SUITE_SUMMARY_FILE
+from ..records.folder import RunFolder
+from ..records.shards import Shard
+from ..records.suite_summary import SuiteMember, env_name, format_table, suite_summary, write_suite_summary
 from .config import RolloutConfig
-from .folder import RunFolder
-from .redact import redact_argv, redact_kwargs, secret_values
-from .results import SUMMARY_FILE, package_versions, parse_results, write_atomic
-from .runner import RolloutInterrupted, RolloutResult, rollout
-from .shards import Shard
-from .stats import outcome_summary
+from .runner import RolloutResult, rollout
+from .signals import RolloutInterrupted
 
-SUITE_SUMMARY_FILE = "suite_summary.json"
 _SUITE_SET = ("env_id", "policy", "out", "instruction_tier")
 """RolloutConfig fields the suite sets itself for every member."""
 _NOT_IN_SUITES = ("instruction",)
 """RolloutConfig fields a suite refuses: one fixed instruction would make every tier the same."""
-
-
-def env_name(env_id: str) -> str:
-    """``robosim_cosmos/DroidCubeInBowl-v0`` → ``DroidCubeInBowl`` (a member folder's name)."""
-    name = env_id.rsplit("/", 1)[-1]
-    return name[: -len("-v0")] if name.endswith("-v0") else name
 
 
 def resolve_tasks(names: str | Sequence[str]) -> tuple[str, ...]:
@@ -97,19 +89,8 @@ class SuiteResult:
         return rate
 
 
-@dataclass(frozen=True)
-class _Member:
-    env_id: str
-    tier: InstructionTier
-    config: RolloutConfig
-
-    @property
-    def folder(self) -> str:
-        return f"{env_name(self.env_id)}/{self.tier}"
-
-
 def _members(env_ids: tuple[str, ...], tiers: tuple[InstructionTier, ...], spec: str, out: Path,
-             options: dict[str, Any]) -> list[_Member]:
+             options: dict[str, Any]) -> list[SuiteMember[RolloutConfig]]:
     valid = set(RolloutConfig.option_names()) - set(_SUITE_SET)
     unknown = sorted(set(options) - valid)
     if unknown:
@@ -118,7 +99,7 @@ def _members(env_ids: tuple[str, ...], tiers: tuple[InstructionTier, ...], spec:
     if refused:
         raise ConfigError(f"a suite run takes no {', '.join(refused)}: each task and tier samples its own "
                           "instructions (run one --env with one tier to override the instruction)")
-    members: list[_Member] = []
+    members: list[SuiteMember[RolloutConfig]] = []
     shard = options.get("shard")
     count = len(env_ids) * len(tiers)
     for env_id in env_ids:
@@ -128,11 +109,11 @@ def _members(env_ids: tuple[str, ...], tiers: tuple[InstructionTier, ...], spec:
             if isinstance(cfg.shard, Shard) and shard is not None:
                 # episodes are dealt round-robin over task × tier × episode, not per member
                 cfg = replace(cfg, shard=cfg.shard.member(len(members), count))
-            members.append(_Member(env_id, tier, cfg))
+            members.append(SuiteMember(env_id, tier, cfg))
     return members
 
 
-def _preflight(out: Path, members: list[_Member]) -> None:
+def _preflight(out: Path, members: list[SuiteMember[RolloutConfig]]) -> None:
     """Refuse before any episode runs when a member folder holds another run (the error names it)."""
     RunFolder(out)  # an out naming a file
     for member in members:
@@ -141,107 +122,19 @@ def _preflight(out: Path, members: list[_Member]) -> None:
             folder.check(member.config.identity())
 
 
-def _recorded(member: _Member) -> list[dict[str, Any]] | None:
-    """The member folder's result lines when it holds this member's run, else None."""
-    folder = RunFolder(member.config.out)
-    if not folder.holds(member.config.identity()):
-        return None
-    return parse_results(folder.results_file)[0]
-
-
-def _policy_info(members: list[_Member], spec: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    for member in reversed(members):  # what the last member that ran recorded (class, repr)
-        try:
-            info = json.loads((Path(member.config.out) / SUMMARY_FILE).read_text()).get("policy")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if isinstance(info, dict) and info.get("spec") == spec:
-            return info
-    return {"spec": spec, "args": redact_kwargs(kwargs)}
-
-
-def _suite_summary(root: Path, members: list[_Member], suite: str | None,
-                   interrupted: str | None = None) -> dict[str, Any] | None:
-    """The suite_summary.json document over what the member folders record now; None when no
-    member folder holds a run of this suite yet."""
-    recorded = {(m.env_id, m.tier): _recorded(m) for m in members}
-    if all(ls is None for ls in recorded.values()):
-        return None
-    lines = {key: ls or [] for key, ls in recorded.items()}
-    env_ids = list(dict.fromkeys(m.env_id for m in members))
-    tiers = list(dict.fromkeys(m.tier for m in members))
-    first = members[0].config
-
-    def pooled(env_id: str | None = None, tier: str | None = None) -> list[dict[str, Any]]:
-        return [line for (e, t), ls in lines.items() if env_id in (None, e) and tier in (None, t) for line in ls]
-
-    config = {k: v for k, v in first.to_json().items() if k not in ("env_id", "instruction_tier")}
-    config["out"] = str(root)
-    return {
-        "suite": suite,
-        "tasks": env_ids,
-        "tiers": tiers,
-        "overall": outcome_summary(pooled()),
-        "per_tier": {t: outcome_summary(pooled(tier=t)) for t in tiers},
-        "per_task": {e: outcome_summary(pooled(env_id=e)) for e in env_ids},
-        "per_task_tier": {
-            e: {m.tier: {**outcome_summary(lines[(e, m.tier)]), "folder": m.folder} for m in members if m.env_id == e}
-            for e in env_ids
-        },
-        "config": config,
-        "policy": _policy_info(members, first.policy, first.policy_kwargs),
-        "versions": package_versions(),
-        "command": redact_argv(sys.argv, secret_values(first.policy_kwargs)),
-        "interrupted": interrupted,
-    }
-
-
-def merge_suite_summary(root: Path, shards: list[Path]) -> dict[str, Any] | None:
-    """Write ``root/suite_summary.json`` over member folders merged from suite shards (the first
-    shard's suite summary names the suite, its tasks and tiers)."""
-    try:
-        first = json.loads((shards[0] / SUITE_SUMMARY_FILE).read_text())
-        env_ids, tiers, suite = list(first["tasks"]), list(first["tiers"]), first.get("suite")
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ConfigError(f"{shards[0] / SUITE_SUMMARY_FILE} is unreadable or not a suite summary") from None
-    members = []
-    for env_id in env_ids:
-        for tier in tiers:
-            folder = root / env_name(env_id) / tier
-            identity = RunFolder(folder).recorded_identity()
-            if identity is None:
-                raise ConfigError(f"{folder} was not merged: no shard holds {env_name(env_id)}/{tier}")
-            members.append(_Member(env_id, tier, RolloutConfig.from_identity(identity, out=str(folder))))
-    return _write(root, _suite_summary(root, members, suite))
-
-
-def _write(root: Path, summary: dict[str, Any] | None) -> dict[str, Any] | None:
-    if summary is not None:
-        RunFolder(root).create()
-        write_atomic(root / SUITE_SUMMARY_FILE, json.dumps(summary, indent=2, default=str) + "\n")
-    return summary
-
-
-def _cell(stats: dict[str, Any]) -> str:
-    rate = stats["success_rate"]
-    text = f"{stats['successes']}/{stats['completed']} " + ("n/a" if rate is None else f"{rate:.2f}")
-    return text + (f" ({stats['errors']} err)" if stats["errors"] else "")
-
-
-def format_table(summary: dict[str, Any]) -> str:
-    """Success per task (rows) and tier (columns), as ``successes/completed rate``; an ``all``
-    column when there are several tiers and an ``all`` row when there are several tasks."""
-    tiers, env_ids = summary["tiers"], summary["tasks"]
-    cols = [*tiers, "all"] if len(tiers) > 1 else list(tiers)
-    rows = [["task", *cols]]
-    for env_id in env_ids:
-        cells = [_cell(summary["per_task_tier"][env_id][t]) for t in tiers]
-        rows.append([env_name(env_id), *cells, *([_cell(summary["per_task"][env_id])] if len(tiers) > 1 else [])])
-    if len(env_ids) > 1:
-        cells = [_cell(summary["per_tier"][t]) for t in tiers]
-        rows.append(["all", *cells, *([_cell(summary["overall"])] if len(tiers) > 1 else [])])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+def _chosen(policy: str | Policy, suite: str | None, tasks: str | Sequence[str] | None,
+            tiers: str | Sequence[str]) -> tuple[tuple[str, ...], tuple[InstructionTier, ...], str]:
+    """(env ids, tiers, policy spec) of a suite call; ConfigError before any work when one is wrong."""
+    if (suite is None) == (tasks is None):
+        raise ConfigError("give exactly one of suite= (a suite name) and tasks= (task names)")
+    env_ids = suite_env_ids(suite) if suite is not None else resolve_tasks(tasks or ())
+    chosen = parse_tiers(tiers)
+    if not isinstance(policy, (str, Policy)):
+        raise ConfigError(f"policy must be a spec string or a Policy, got {type(policy).__name__}")
+    spec = policy if isinstance(policy, str) else f"<object {type(policy).__name__}>"
+    if isinstance(policy, str):
+        spec_kind(policy)  # an unknown spec fails before any work
+    return env_ids, chosen, spec
 
 
 def rollout_suite(
@@ -268,17 +161,8 @@ def rollout_suite(
     refused before any episode runs. SIGINT / SIGTERM write the suite summary of what finished
     and raise :class:`~.runner.RolloutInterrupted`.
     """
-    if (suite is None) == (tasks is None):
-        raise ConfigError("give exactly one of suite= (a suite name) and tasks= (task names)")
-    env_ids = suite_env_ids(suite) if suite is not None else resolve_tasks(tasks or ())
-    chosen = parse_tiers(tiers)
-    if not isinstance(policy, (str, Policy)):
-        raise ConfigError(f"policy must be a spec string or a Policy, got {type(policy).__name__}")
-    spec = policy if isinstance(policy, str) else f"<object {type(policy).__name__}>"
-    if isinstance(policy, str):
-        spec_kind(policy)  # an unknown spec fails before any work
     root = Path(out)
-    members = _members(env_ids, chosen, spec, root, options)
+    members = _members(*_chosen(policy, suite, tasks, tiers), root, options)
     _preflight(root, members)
     runs: dict[tuple[str, str], RolloutResult] = {}
     talk = not quiet and progress is not False
@@ -291,16 +175,16 @@ def rollout_suite(
             runs[(member.env_id, member.tier)] = rollout(member.config, policy if isinstance(policy, Policy) else None,
                                                          progress=progress, quiet=quiet)
     except RolloutInterrupted as exc:
-        interrupted = _write(root, _suite_summary(root, members, suite, interrupted=exc.signal_name))
+        interrupted = write_suite_summary(root, suite_summary(root, members, suite, interrupted=exc.signal_name))
         where = (f"; {root / SUITE_SUMMARY_FILE} sums up the episodes recorded" if interrupted is not None
                  else "; nothing was written")
         raise RolloutInterrupted(exc.signum, f"interrupted by {exc.signal_name} in {member.folder}{where}; run the "
                                  "same command again to resume", interrupted) from None
     except BaseException:
         with contextlib.suppress(OSError, RobosimCosmosError):  # never hide the error that stopped the suite
-            _write(root, _suite_summary(root, members, suite))  # the members that finished stay summed up
+            write_suite_summary(root, suite_summary(root, members, suite))  # the members that finished stay summed up
         raise
-    summary = _write(root, _suite_summary(root, members, suite))
+    summary = write_suite_summary(root, suite_summary(root, members, suite))
     assert summary is not None  # every member ran, so every member folder holds its run
     if talk:
         print(format_table(summary), file=sys.stderr, flush=True)

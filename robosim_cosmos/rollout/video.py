@@ -8,28 +8,36 @@ from typing import Any
 
 import numpy as np
 
+from ..image_resize import resize_nearest
 from .background import Background
 
 CAPTION_HEIGHT = 36
+"""Caption strip height at DROID's 320-pixel width; text and strip grow with wider frames."""
 FPS = 15
 _GREY = 96
+_BASE_WIDTH = 320
+_LINE_HEIGHT = 14
 
 try:  # imageio depends on pillow, so this is normally available
     from PIL import Image, ImageDraw, ImageFont
 
     _FONT = ImageFont.load_default()
 except ImportError:  # pragma: no cover - captions are left blank without pillow
-    Image = ImageDraw = _FONT = None  # type: ignore[assignment]
+    Image = ImageDraw = ImageFont = _FONT = None  # type: ignore[assignment]
+
+_FONTS: dict[int, Any] = {1: _FONT}
 
 
-def resize_nearest(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Nearest-neighbour resize of uint8 [h, w, 3] to [height, width, 3] (numpy only)."""
-    h, w = image.shape[:2]
-    if (h, w) == (height, width):
-        return image
-    rows = (np.arange(height) * h) // height
-    cols = (np.arange(width) * w) // width
-    return image[rows[:, None], cols[None, :]]
+def text_scale(width: int) -> int:
+    """How many times larger text is drawn on a camera image ``width`` pixels wide (1 up to 639
+    pixels, 2 at 360x640's width), so captions stay readable at Cosmos 3's resolution."""
+    return max(1, width // _BASE_WIDTH)
+
+
+def _font(scale: int) -> Any:
+    if scale not in _FONTS:
+        _FONTS[scale] = ImageFont.load_default(size=10 * scale)
+    return _FONTS[scale]
 
 
 _PANELS: dict[tuple[int, int], np.ndarray] = {}
@@ -39,23 +47,24 @@ def no_prediction_panel(height: int, width: int) -> np.ndarray:
     """Grey [height, width, 3] panel saying "no prediction" (cached per size)."""
     panel = _PANELS.get((height, width))
     if panel is None:
-        panel = _draw_text(np.full((height, width, 3), _GREY, dtype=np.uint8), ["no prediction"], centre=True)
+        grey = np.full((height, width, 3), _GREY, dtype=np.uint8)
+        panel = _draw_text(grey, ["no prediction"], centre=True, scale=text_scale(width))
         _PANELS[(height, width)] = panel
     return panel
 
 
-def _draw_text(strip: np.ndarray, lines: list[str], centre: bool = False) -> np.ndarray:
+def _draw_text(strip: np.ndarray, lines: list[str], centre: bool = False, scale: int = 1) -> np.ndarray:
     if Image is None:
         return strip
     img = Image.fromarray(strip)
     draw = ImageDraw.Draw(img)
-    line_h = 14
-    y0 = (strip.shape[0] - line_h * len(lines)) // 2 if centre else 3
+    font, line_h = _font(scale), _LINE_HEIGHT * scale
+    y0 = (strip.shape[0] - line_h * len(lines)) // 2 if centre else 3 * scale
     for i, text in enumerate(lines):
-        x = 6
+        x = 6 * scale
         if centre:
-            x = max(2, (strip.shape[1] - int(draw.textlength(text, font=_FONT))) // 2)
-        draw.text((x, y0 + i * line_h), text, fill=(255, 255, 255), font=_FONT)
+            x = max(2, (strip.shape[1] - int(draw.textlength(text, font=font))) // 2)
+        draw.text((x, y0 + i * line_h), text, fill=(255, 255, 255), font=font)
     return np.asarray(img)
 
 
@@ -63,11 +72,12 @@ def _label_panel(panel: np.ndarray, text: str) -> np.ndarray:
     """``panel`` with ``text`` in white on a darkened band along its top (a copy)."""
     if Image is None or not text:
         return panel
+    scale = text_scale(panel.shape[1])
     out = panel.copy()
-    band = out[: min(14, out.shape[0])]
+    band = out[: min(_LINE_HEIGHT * scale, out.shape[0])]
     band[:] = (band * 0.45).astype(np.uint8)
     img = Image.fromarray(out)
-    ImageDraw.Draw(img).text((3, 1), text, fill=(255, 255, 255), font=_FONT)
+    ImageDraw.Draw(img).text((3 * scale, scale), text, fill=(255, 255, 255), font=_font(scale))
     return np.asarray(img)
 
 
@@ -81,8 +91,9 @@ def compose_frame(camera: np.ndarray, prediction: np.ndarray | None, caption: li
     else:
         right = _label_panel(resize_nearest(prediction, h, w), prediction_label)
     top = np.concatenate([camera, right], axis=1)
-    strip = np.zeros((CAPTION_HEIGHT, 2 * w, 3), dtype=np.uint8)
-    return np.concatenate([top, _draw_text(strip, caption)], axis=0)
+    scale = text_scale(w)
+    strip = np.zeros((CAPTION_HEIGHT * scale, 2 * w, 3), dtype=np.uint8)
+    return np.concatenate([top, _draw_text(strip, caption, scale=scale)], axis=0)
 
 
 def plain_frame(frame: np.ndarray, caption: list[str]) -> np.ndarray:

@@ -14,25 +14,28 @@ Same websocket + msgpack protocol as the Cosmos 3 client (:mod:`.client`), other
 
 Rows are passed on as the server sent them except for the gripper, binarized at 0.5 by default
 as the reference clients do; velocities are clipped (and counted) by the env that executes them
-(``DroidEnv(action_mode="joint_velocity")``).
+(``DroidEnv(action_mode="joint_velocity")``). A reply that looks like the other action space
+(:mod:`.action_space`) is marked in its chunk's info and warned about once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from websockets.protocol import State
 
 from ..errors import ConfigError, InvalidInputError, ProtocolError
+from ..image_resize import resize_image, resize_with_pad
 from ..observations import DEFAULT_CAMERA, EXTERIOR_CAMERAS, WRIST_CAMERA
-from ..policy_api import WHOLE_CHUNK, ActionChunk, OpenLoopDefault
-from .client import Cosmos3ServicePolicy
+from ..policy_api import ACTION_SPACE_LOG, ACTION_SPACE_MISMATCH, WHOLE_CHUNK, ActionChunk, OpenLoopDefault
+from .action_space import other_space_evidence
 from .codec import packb
-from .images import image_size_option, resize_image, resize_with_pad, rgb_image
+from .connection import DEFAULT_HOST, DEFAULT_PORT, ConnectionOptions, takes_connection_options
+from .images import image_size_option, rgb_image
 from .protocol import (
     ACTION_KEYS,
     ACTION_SPACE_LAYOUT,
@@ -40,13 +43,13 @@ from .protocol import (
     ENDPOINT_KEY,
     OBSERVATION_PREFIX,
     PROMPT_KEY,
-    ROBOARENA_DEFAULTS,
     SESSION_KEY,
     STATE_WIDTHS,
     TIMING_KEY,
     ActionSpace,
-    AuthScheme,
 )
+from .roboarena import RoboArenaConfig
+from .service_policy import ServicePolicy
 
 __all__ = ["OPENPI_IMAGE_SIZE", "OpenpiPolicy", "RoboArenaConfig"]
 
@@ -60,63 +63,26 @@ GRIPPER_THRESHOLD = 0.5
 CLOSE_RESET_TIMEOUT_S = 5.0
 """How long ``close()`` waits for a RoboArena server to answer the last session's reset."""
 ROW_WIDTH = 8  # 7 joints + gripper, in either action space
+SPACE_WORDS: dict[ActionSpace, str] = {"joint_position": "absolute joint positions",
+                                       "joint_velocity": "joint velocities"}
+CHECKPOINTS: dict[ActionSpace, str] = {"joint_position": "a *_droid_jointpos checkpoint",
+                                       "joint_velocity": "a stock (joint-velocity) DROID checkpoint"}
+
+log = logging.getLogger(ACTION_SPACE_LOG)
+_warned: set[tuple[str, ActionSpace]] = set()
+"""(server, action space) pairs already warned about in this process: a suite builds one client
+per task, and one warning says it."""
 
 
-class RoboArenaConfig:
-    """A RoboArena server's metadata, checked; missing keys take the RoboArena client's defaults.
-
-    image_resolution: (H, W) or None (images as captured); n_external_cameras: 1 or 2;
-    needs_wrist_camera, needs_stereo_camera, needs_session_id: bools; action_space.
-    """
-
-    KEYS: tuple[str, ...] = tuple(ROBOARENA_DEFAULTS)
-
-    def __init__(self, meta: Mapping[str, Any], address: str) -> None:
-        doc = {**ROBOARENA_DEFAULTS, **{k: meta[k] for k in self.KEYS if k in meta}}
-        try:
-            self.image_resolution = image_size_option(doc["image_resolution"], "image_resolution")
-        except ConfigError:
-            raise ProtocolError(
-                f"policy server at {address} sent image_resolution={doc['image_resolution']!r}; "
-                "expected [H, W] (two positive integers) or null"
-            ) from None
-        for key in ("needs_wrist_camera", "needs_stereo_camera", "needs_session_id"):
-            if not isinstance(doc[key], (bool, np.bool_)):
-                raise ProtocolError(f"policy server at {address} sent {key}={doc[key]!r}; expected true or false")
-        self.needs_wrist_camera = bool(doc["needs_wrist_camera"])
-        self.needs_stereo_camera = bool(doc["needs_stereo_camera"])
-        self.needs_session_id = bool(doc["needs_session_id"])
-        if doc["n_external_cameras"] not in (1, 2) or isinstance(doc["n_external_cameras"], bool):
-            raise ProtocolError(
-                f"policy server at {address} asks for n_external_cameras={doc['n_external_cameras']!r}; "
-                "the simulated DROID station has 1 or 2"
-            )
-        self.n_external_cameras = int(doc["n_external_cameras"])
-        if self.needs_stereo_camera:
-            raise ProtocolError(
-                f"policy server at {address} needs stereo (right-eye) images, which the simulated DROID "
-                "cameras do not render; only servers with needs_stereo_camera=false can be evaluated"
-            )
-        if doc["action_space"] not in ACTION_SPACES:
-            raise ProtocolError(
-                f"policy server at {address} announced action_space {doc['action_space']!r}; "
-                f"valid: {list(ACTION_SPACES)}"
-            )
-        self.action_space: ActionSpace = doc["action_space"]
-
-    @staticmethod
-    def announced_by(meta: Mapping[str, Any]) -> bool:
-        """Whether a metadata frame is a RoboArena config (it names any RoboArena key)."""
-        return any(key in meta for key in ROBOARENA_DEFAULTS)
-
-
-class OpenpiPolicy(Cosmos3ServicePolicy):
+class OpenpiPolicy(ServicePolicy):
     """Policy backed by an openpi or RoboArena DROID policy server (``openpi://HOST:PORT``).
 
     ``action_space``: ``joint_velocity`` (stock π0 / π0-FAST / π0.5 DROID checkpoints: chunks
     use the ``joint_vel`` layout) or ``joint_position`` (``*_droid_jointpos`` checkpoints:
     ``joint_pos``); None takes it from a RoboArena server's metadata, else ``joint_velocity``.
     A RoboArena server announcing another action space than the one asked for is a ConfigError.
+    A reply far more plausible as the other space (:mod:`.action_space`) gets
+    ``info["action_space_mismatch"]`` and one warning per server and space, naming the fix.
     ``exterior_camera``: the env camera sent as ``exterior_image_1_left`` (one-camera servers).
     ``image_size``: (H, W) of the images sent to an openpi server, resized with black padding
     (default 224×224); a RoboArena server's ``image_resolution`` decides for it (an explicit
@@ -126,26 +92,21 @@ class OpenpiPolicy(Cosmos3ServicePolicy):
     ``default_open_loop_steps`` follows the reference clients: 8 rows of a joint-velocity chunk
     from an openpi server, every row otherwise (RoboArena clients execute every row).
     ``chunk_size`` is the length of the last reply (10 until one arrives).
-    The other options are the Cosmos 3 client's (api key, timeouts, retries).
+    The connection options (API key, timeouts, retries) are :class:`.connection.ConnectionOptions`'s.
     """
 
     predicts_video = False
 
+    @takes_connection_options
     def __init__(
         self,
-        host: str = "127.0.0.1",
-        port: int = 8000,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
         action_space: ActionSpace | None = None,
         exterior_camera: str = DEFAULT_CAMERA,
         image_size: tuple[int, int] | list[int] | None = None,
         binarize_gripper: bool = True,
-        api_key: str | None = None,
-        api_key_env: str | None = None,
-        api_key_file: str | None = None,
-        auth_scheme: AuthScheme = "Api-Key",
-        connect_timeout: float = 10.0,
-        receive_timeout: float = 120.0,
-        retries: int = 2,
+        **connection: Any,
     ) -> None:
         if action_space is not None and action_space not in ACTION_SPACES:
             raise ConfigError(f"unknown action_space {action_space!r}; valid: {list(ACTION_SPACES)}")
@@ -153,9 +114,7 @@ class OpenpiPolicy(Cosmos3ServicePolicy):
             raise ConfigError(f"unknown exterior_camera {exterior_camera!r}; valid: {list(EXTERIOR_CAMERAS)}")
         if not isinstance(binarize_gripper, bool):
             raise ConfigError(f"binarize_gripper must be true or false, got {binarize_gripper!r}")
-        super().__init__(host, port, api_key=api_key, api_key_env=api_key_env, api_key_file=api_key_file,
-                         auth_scheme=auth_scheme, connect_timeout=connect_timeout,
-                         receive_timeout=receive_timeout, retries=retries)
+        super().__init__(ConnectionOptions(host, port, **connection))
         self.requested_action_space: ActionSpace | None = action_space
         self.requested_image_size = image_size_option(image_size, "image_size")
         self.exterior_camera = exterior_camera
@@ -189,28 +148,23 @@ class OpenpiPolicy(Cosmos3ServicePolicy):
     # -- metadata --------------------------------------------------------------------
 
     def _apply_metadata(self, meta: dict[str, Any]) -> None:
-        try:
-            arena = RoboArenaConfig(meta, self.address) if RoboArenaConfig.announced_by(meta) else None
-            if arena is not None:
-                wanted = self.requested_action_space
-                if wanted is not None and wanted != arena.action_space:
-                    raise ConfigError(
-                        f"RoboArena server at {self.address} announced action_space {arena.action_space!r}, "
-                        f"but action_space={wanted!r} was asked for; drop the option or connect to a "
-                        f"{wanted} server"
-                    )
-                size = self.requested_image_size
-                if size is not None and size != arena.image_resolution:
-                    raise ConfigError(
-                        f"RoboArena server at {self.address} asks for images of {arena.image_resolution} "
-                        f"(image_resolution), but image_size={list(size)} was given; drop the option"
-                    )
-        except Exception:
-            self._drop()
-            raise
+        arena = RoboArenaConfig(meta, self.address) if RoboArenaConfig.announced_by(meta) else None
+        if arena is not None:
+            wanted = self.requested_action_space
+            if wanted is not None and wanted != arena.action_space:
+                raise ConfigError(
+                    f"RoboArena server at {self.address} announced action_space {arena.action_space!r}, "
+                    f"but action_space={wanted!r} was asked for; drop the option or connect to a "
+                    f"{wanted} server"
+                )
+            size = self.requested_image_size
+            if size is not None and size != arena.image_resolution:
+                raise ConfigError(
+                    f"RoboArena server at {self.address} asks for images of {arena.image_resolution} "
+                    f"(image_resolution), but image_size={list(size)} was given; drop the option"
+                )
         self.metadata = meta
         self.roboarena = arena
-        self._layout_known = True
         self._set_action_space(arena.action_space if arena is not None else (self.requested_action_space
                                                                             or "joint_velocity"))
 
@@ -220,7 +174,30 @@ class OpenpiPolicy(Cosmos3ServicePolicy):
         """Send one observation as the openpi / RoboArena client would; the rows as answered
         (gripper binarized unless ``binarize_gripper=False``)."""
         self.connect()  # the server's metadata decides what the request holds
-        return super().get_actions(observation, instruction)
+        chunk = super().get_actions(observation, instruction)
+        self._check_action_space(chunk, observation["joint_position"])
+        return chunk
+
+    def _check_action_space(self, chunk: ActionChunk, joints: Any) -> None:
+        """Mark (and warn once about) a chunk that looks like the other joint action space."""
+        space = self.action_space
+        evidence = other_space_evidence(space, chunk.actions, joints)
+        if evidence is None:
+            return
+        other: ActionSpace = "joint_position" if space == "joint_velocity" else "joint_velocity"
+        chunk.info[ACTION_SPACE_MISMATCH] = other
+        if (self.address, space) in _warned:
+            return
+        _warned.add((self.address, space))
+        looks = f"rows that look like {SPACE_WORDS[other]} ({evidence})"
+        if self.roboarena is not None:
+            log.warning("the RoboArena server at %s announced action_space %r but answered %s; its config or "
+                        "its checkpoint is wrong", self.address, space, looks)
+            return
+        log.warning("the policy server at %s answered %s, but this client runs them as %s; if it serves %s, "
+                    "pass --policy-arg action_space=%s (create_policy(..., action_space=%r)). Each such chunk "
+                    "counts in the episode's action_space_mismatches", self.address, looks, SPACE_WORDS[space],
+                    CHECKPOINTS[other], other, other)
 
     def _image(self, observation: Mapping[str, Any], camera: str) -> np.ndarray:
         if camera not in observation:
@@ -306,27 +283,24 @@ class OpenpiPolicy(Cosmos3ServicePolicy):
         """Start a new episode: a RoboArena server gets ``endpoint: "reset"`` for the one that
         ended (as the RoboArena client sends after each episode); then a new session id."""
         if self.roboarena is not None and self._session_requests:
-            with self._lock:
-                self._send_reset()
+            self._send_reset()
         self._session_id, self._session_requests = None, 0
 
     def close(self) -> None:
         """End the session (a RoboArena server is told, best effort) and close the connection."""
-        with self._lock:
-            ws = self._ws
-            is_open = ws is not None and ws.protocol.state is State.OPEN
-            if self.roboarena is not None and self._session_requests and is_open:
+        with self.connection.lock:
+            if self.roboarena is not None and self._session_requests and self.connection.is_open:
                 with contextlib.suppress(ProtocolError):  # closing anyway: nothing to do about it
-                    self._send_reset(timeout=min(self.receive_timeout, CLOSE_RESET_TIMEOUT_S))
+                    self._send_reset(timeout=min(self.options.receive_timeout, CLOSE_RESET_TIMEOUT_S))
             self._session_id, self._session_requests = None, 0
-            self._drop()
+            self.connection.drop()
 
     def _send_reset(self, timeout: float | None = None) -> None:
         payload = packb({ENDPOINT_KEY: "reset", SESSION_KEY: self._session_id})
-        frame, _ = self._send_recv(payload, timeout)
+        frame, _ = self.connection.exchange(payload, timeout)
         # RoboArena servers answer a text frame ("reset successful") or a msgpack map; the reference
         # client ignores it. Only a traceback (an error frame, followed by close 1011) is a failure.
         if isinstance(frame, str) and frame.lstrip().startswith("Traceback"):
-            self._drop()
+            self.connection.drop()
             last = frame.strip().splitlines()[-1]
             raise ProtocolError(f"policy server at {self.address} failed to reset: {last}", remote_traceback=frame)

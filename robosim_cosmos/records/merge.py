@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, RunFolderError
-from .config import RolloutConfig
+from .files import RESULTS_FILE, RUN_FILE, SUITE_SUMMARY_FILE, SUMMARY_FILE
 from .folder import RunFolder, identity_differences
-from .results import RESULTS_FILE, SUMMARY_FILE, read_results, rewrite_results, write_summary
+from .results import read_results, rewrite_results
 from .shards import comparable
-from .suite import SUITE_SUMMARY_FILE, merge_suite_summary
+from .suite_summary import ConfigFromIdentity, MemberConfig, merge_suite_summary
+from .summary import write_summary
 
 
 @dataclass
@@ -46,7 +47,8 @@ def _unsharded(identity: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in identity.items() if k != "shard"}
 
 
-def _merge_run(shards: list[Path], out: Path, report: MergeReport) -> list[dict[str, Any]]:
+def _merge_run(shards: list[Path], out: Path, report: MergeReport,
+               config_of: ConfigFromIdentity) -> list[dict[str, Any]]:
     """Merge run folders (shards of one run) into ``out``; the merged lines."""
     identities = [_read_identity(s) for s in shards]
     base = _unsharded(identities[0])
@@ -78,7 +80,7 @@ def _merge_run(shards: list[Path], out: Path, report: MergeReport) -> list[dict[
                 (out / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(shard / rel, out / rel)
     episodes = max([int(r["episode"]) + 1 for r in lines] or [1])
-    cfg = RolloutConfig.from_identity(base, out=str(out), episodes=episodes)
+    cfg = config_of({**base, "episodes": episodes}, str(out))
     folder.write_identity(cfg.identity(), ["robosim-cosmos", "merge", str(out), *map(str, shards)])
     rewrite_results(out / RESULTS_FILE, lines)
     _write_run_summaries(out, cfg, lines, shards)
@@ -86,7 +88,7 @@ def _merge_run(shards: list[Path], out: Path, report: MergeReport) -> list[dict[
     return lines
 
 
-def _write_run_summaries(out: Path, cfg: RolloutConfig, lines: list[dict[str, Any]], shards: list[Path]) -> None:
+def _write_run_summaries(out: Path, cfg: MemberConfig, lines: list[dict[str, Any]], shards: list[Path]) -> None:
     policy = None
     try:
         policy = json.loads((shards[0] / SUMMARY_FILE).read_text()).get("policy")
@@ -96,8 +98,10 @@ def _write_run_summaries(out: Path, cfg: RolloutConfig, lines: list[dict[str, An
                   ["robosim-cosmos", "merge", str(out), *map(str, shards)])
 
 
-def merge(out: str | Path, shards: list[str | Path]) -> MergeReport:
-    """Merge shard folders (all run folders, or all suite folders) into ``out``."""
+def merge(out: str | Path, shards: list[str | Path], config_of: ConfigFromIdentity) -> MergeReport:
+    """Merge shard folders (all run folders, or all suite folders) into ``out``; ``config_of``
+    builds a run's configuration from its recorded identity and folder
+    (``rollout.RolloutConfig.from_identity``)."""
     paths = [Path(s) for s in shards]
     if not paths:
         raise ConfigError("merge needs at least one shard folder")
@@ -108,14 +112,14 @@ def merge(out: str | Path, shards: list[str | Path]) -> MergeReport:
     report = MergeReport(target, 0, 0, [], [])
     suites = [(p / SUITE_SUMMARY_FILE).is_file() for p in paths]
     if all(suites):
-        members = sorted({str(run.parent.relative_to(p)) for p in paths for run in p.glob("*/*/run.json")})
+        members = sorted({str(run.parent.relative_to(p)) for p in paths for run in p.glob(f"*/*/{RUN_FILE}")})
         for member in members:
-            holders = [p / member for p in paths if (p / member / "run.json").is_file()]
-            _merge_run(holders, target / member, report)
+            holders = [p / member for p in paths if (p / member / RUN_FILE).is_file()]
+            _merge_run(holders, target / member, report, config_of)
             report.members.append(member)
-        merge_suite_summary(target, paths)
+        merge_suite_summary(target, paths, config_of)
         return report
     if any(suites):
         raise RunFolderError("give only suite folders or only run folders to merge, not both")
-    _merge_run(paths, target, report)
+    _merge_run(paths, target, report, config_of)
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import gymnasium as gym
@@ -17,13 +18,11 @@ def make_env(cfg: RolloutConfig, layout: Layout, obs_mode: str) -> gym.Env:
     # --execution joint_position decodes cosmos chunks; other layouts keep their own action mode
     convert = cfg.execution == "joint_position" and layout == "cosmos_ee_delta"
     action_mode = "joint_position" if convert else ENV_ACTION_MODE[layout]
-    kwargs: dict[str, Any] = dict(action_mode=action_mode, obs_mode=obs_mode, robot=cfg.robot,
-                                  render_quality=cfg.render_quality, instruction_tier=cfg.instruction_tier,
-                                  image_size=cfg.image_size)
-    if cfg.instruction:
-        kwargs["instruction"] = cfg.instruction
-    if cfg.max_steps is not None:
-        kwargs["max_episode_steps"] = cfg.max_steps
+    kwargs: dict[str, Any] = {"action_mode": action_mode, "obs_mode": obs_mode}
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.metadata["env"] and value is not None and value != "":  # unset: the env's own default
+            kwargs[f.metadata["env"]] = value
     return gym.make(cfg.env_id, **kwargs)
 
 

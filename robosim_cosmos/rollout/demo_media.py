@@ -8,6 +8,7 @@ from pathlib import Path
 import imageio.v2 as imageio
 import numpy as np
 
+from ..image_resize import half_size
 from .video import FPS
 
 GIF_EVERY = 3
@@ -16,19 +17,12 @@ STILL_AT = 0.4
 """The still is the frame 40 % into the video: mid-task, both panels busy."""
 
 
-def _half(frame: np.ndarray) -> np.ndarray:
-    """Half-size frame: the mean of each 2 × 2 block."""
-    h, w = frame.shape[0] // 2 * 2, frame.shape[1] // 2 * 2
-    blocks = frame[:h, :w].reshape(h // 2, 2, w // 2, 2, 3).astype(np.float32)
-    return blocks.mean(axis=(1, 3)).round().astype(np.uint8)
-
-
 def export_media(video: Path, media_dir: Path, stem: str = "demo") -> list[Path]:
     """Write ``<stem>.mp4``, ``<stem>.gif`` and ``<stem>_still.png`` into ``media_dir``."""
     media_dir.mkdir(parents=True, exist_ok=True)
     frames = [np.asarray(frame) for frame in imageio.mimread(video, memtest=False)]
     mp4, gif, still = media_dir / f"{stem}.mp4", media_dir / f"{stem}.gif", media_dir / f"{stem}_still.png"
     shutil.copyfile(video, mp4)
-    imageio.mimsave(gif, [_half(f) for f in frames[::GIF_EVERY]], duration=1000.0 * GIF_EVERY / FPS, loop=0)
+    imageio.mimsave(gif, [half_size(f) for f in frames[::GIF_EVERY]], duration=1000.0 * GIF_EVERY / FPS, loop=0)
     imageio.imwrite(still, frames[int(STILL_AT * (len(frames) - 1))])
     return [mp4, gif, still]

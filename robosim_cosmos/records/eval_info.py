@@ -31,8 +31,6 @@ from __future__ import annotations
 
 from typing import Any
 
-EVAL_INFO_FILE = "eval_info.json"
-
 
 def _episode(line: dict[str, Any]) -> dict[str, Any]:
     progress = line.get("progress")

@@ -12,6 +12,7 @@ before anything is written (:meth:`WorkerPool.probe`), and kills them on :meth:`
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -26,9 +27,11 @@ from typing import Any
 
 from ..envs import register_envs
 from ..errors import WorkerError
-from .build import build
+from ..policy_api import ACTION_SPACE_LOG
+from ..records.results import EpisodeResult
 from .config import RolloutConfig
-from .episode import EpisodeResult, run_episode
+from .episode import run_episode
+from .setup import build
 
 PARENT_POLL_S = 0.5
 _PR_SET_PDEATHSIG = 1
@@ -70,6 +73,8 @@ def die_with_parent(parent_pid: int, interval: float = PARENT_POLL_S, *, pdeaths
 def _worker_init(cfg: RolloutConfig, parent_pid: int) -> None:
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Every worker would say it once; the parent does, from the result lines (executors.InPool).
+    logging.getLogger(ACTION_SPACE_LOG).setLevel(logging.ERROR)
     register_envs()
     try:
         env, policy = build(cfg)

@@ -19,14 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import RunFolderError
-from .eval_info import EVAL_INFO_FILE
-from .results import RESULTS_FILE, SUMMARY_FILE, parse_results, write_atomic
-
-RUN_FILE = "run.json"
-LOCK_FILE = ".lock"
-VIDEOS_DIR = "videos"
-RUN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_FILE, EVAL_INFO_FILE, RUN_FILE)
-"""What ``overwrite`` deletes (with ``videos/`` and their ``.tmp`` leftovers); nothing else."""
+from .files import LOCK_FILE, RESULTS_FILE, RUN_FILE, RUN_FILES, VIDEOS_DIR
+from .results import parse_results, write_atomic
 
 _IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None, "image_size": [180, 320]}
 """Identity fields added since run.json existed, with the value every earlier run had (its

@@ -3,24 +3,25 @@ simulator rendered after the same executed step, from the same view.
 
 Frame k of a chunk's predicted video is the world after its k-th row (frame 0 is the state the
 chunk starts from, which the model was given), so step k's score compares predicted frame k with
-the view rendered after the env executed row k. :class:`WorldModelScorer` computes the scores on
-a background thread (SSIM is the costly part and overlaps with physics and rendering) and sums
-them up per horizon step, per chunk and per episode.
+the view rendered after the env executed row k. The scores are summed up per horizon step, per
+chunk and per episode (:func:`summarize`), and pooled over episodes (:func:`pool_records`); the
+rollout computes them on a background thread (``rollout.observers``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..image_resize import resize_bilinear
 from ..observations import CAMERAS, EXTERIOR_CAMERAS
-from ..policies.conditioning import conditioning_image, resize_bilinear
-from .background import Background
-from .image_metrics import FrameScore, score_frame
+from ..policies.conditioning import conditioning_image
+from ..policy_api import Policy
+from .images import FrameScore
 
 Scoring = Literal["full", "frames", "off"]
 SCORINGS: tuple[Scoring, ...] = get_args(Scoring)
@@ -52,9 +53,9 @@ class View:
         return f"ego_view:{self.camera}" if self.view_point == "ego_view" else self.view_point
 
     @classmethod
-    def of(cls, policy: Any) -> View:
-        view_point = str(getattr(policy, "view_point", "ego_view"))
-        camera = str(getattr(policy, "camera", EXTERIOR_CAMERAS[0]))
+    def of(cls, policy: Policy) -> View:
+        """The view a policy declares (:attr:`Policy.view_point`, :attr:`Policy.camera`)."""
+        view_point, camera = str(policy.view_point), str(policy.camera)
         if view_point not in ("ego_view", "concat_view"):
             raise ConfigError(f"policy view_point {view_point!r}; valid: ['ego_view', 'concat_view']")
         if view_point == "ego_view" and camera not in EXTERIOR_CAMERAS:
@@ -114,36 +115,6 @@ def summarize(scored: list[tuple[int, int, FrameScore]], view: str) -> dict[str,
     record["per_step"] = per_step
     record["per_chunk"] = per_chunk
     return record
-
-
-class WorldModelScorer:
-    """Scores frames on a background thread; :meth:`finish` returns the episode's record.
-
-    ``add`` takes the reference (what the simulator rendered), the predicted frame and the robot
-    mask (or None); arrays must not be modified afterwards.
-    """
-
-    def __init__(self, view: View, score: Callable[..., FrameScore] = score_frame) -> None:
-        self.view = view
-        self._score = score
-        self._scored: list[tuple[int, int, FrameScore]] = []
-        self._worker = Background(self._handle, "world-model-score", maxsize=64)
-
-    def _handle(self, item: tuple[int, int, np.ndarray, np.ndarray, np.ndarray | None]) -> None:
-        chunk, step, reference, predicted, mask = item
-        self._scored.append((chunk, step, self._score(reference, fit(predicted, reference.shape), mask)))
-
-    def add(self, chunk: int, step: int, reference: np.ndarray, predicted: np.ndarray,
-            mask: np.ndarray | None) -> None:
-        self._worker.put((chunk, step, reference, predicted, mask))
-
-    def finish(self) -> dict[str, Any] | None:
-        """Wait for the queued frames; the record (None when nothing was scored)."""
-        self._worker.join()
-        return summarize(self._scored, self.view.label)
-
-    def abort(self) -> None:
-        self._worker.stop()
 
 
 def pool_per_step(records: list[dict[str, Any]]) -> dict[str, list[Any]]:

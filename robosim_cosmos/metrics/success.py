@@ -57,7 +57,7 @@ def beta_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, f
 
 def success_summary(lines: list[dict]) -> dict:
     """{episodes, completed, successes, errors, success_rate, ci95: [lo, hi], ci95_beta: [lo, hi],
-    clipped_values, speed_limited_steps} of result lines.
+    clipped_values, speed_limited_steps, action_space_mismatches} of result lines.
 
     ``ci95`` is the Wilson score interval, ``ci95_beta`` the Beta credible interval
     (:func:`beta_interval`, what RoboLab reports). An episode that raised (a non-null ``error``:
@@ -78,6 +78,7 @@ def success_summary(lines: list[dict]) -> dict:
         "success_rate": (k / n) if n else None,
         "clipped_values": sum(int(r.get("clipped_values") or 0) for r in lines),
         "speed_limited_steps": sum(int(r.get("speed_limited_steps") or 0) for r in lines),
+        "action_space_mismatches": sum(int(r.get("action_space_mismatches") or 0) for r in lines),
         "ci95": [lo, hi],
         "ci95_beta": [beta_lo, beta_hi],
     }

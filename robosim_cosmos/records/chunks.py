@@ -31,12 +31,7 @@ import numpy as np
 
 from ..errors import RunFolderError
 from ..observations import CAMERAS
-
-CHUNKS_DIR = "chunks"
-
-
-def chunk_file(run_dir: Path, episode: int) -> Path:
-    return Path(run_dir) / CHUNKS_DIR / f"episode_{episode}.npz"
+from .files import CHUNKS_DIR
 
 
 class ChunkRecorder:

@@ -83,14 +83,15 @@ def preset_rows(env_id: str, joint_actions, seconds: float) -> list[dict]:
 
 def suite_extremes(joint_actions, seconds: float) -> dict:
     """steps/s of the heaviest and lightest suite tasks (by object count), state and rgb, both presets."""
-    from robosim_cosmos.envs.registry import SPECS, suite_env_ids, task_of
+    from robosim_cosmos.envs.registry import SPECS, task_of
     from robosim_cosmos.envs.scene import RENDER_QUALITIES
+    from robosim_cosmos.envs.task_library import COMPOSITIONAL_TASKS
 
     def count(env_id: str) -> int:
         task = task_of(env_id)
         return len(SPECS[task].objects) + int(SPECS[task].region) if task in SPECS else 0
 
-    ids = [i for i in suite_env_ids("droid-tabletop") if task_of(i) in SPECS]
+    ids = [f"robosim_cosmos/{spec.env_name}-v0" for spec in COMPOSITIONAL_TASKS]  # the droid-tabletop tasks
     heavy, light = max(ids, key=count), min(ids, key=count)
     rows = []
     for env_id in (light, heavy):

@@ -4,6 +4,8 @@ test_envs.py)."""
 
 from __future__ import annotations
 
+import re
+
 import gymnasium as gym
 import mujoco
 import numpy as np
@@ -137,6 +139,17 @@ def test_specific_instructions_name_colours_and_sides() -> None:
         a, b = task.items["a"], task.items["b"]
         assert f"{a.colour} block" in env.instruction and f"{b.colour} bowl" in env.instruction
         assert any(side in env.instruction for side in ("on the left", "on the right", "in the middle"))
+
+
+def test_a_specific_template_names_by_colour_at_least_what_its_default_template_does() -> None:
+    # Template i of every tier is drawn for the same seed: the specific one must not say less.
+    def by_colour(template: str) -> int:  # {a} reads "red block", {a_colour} "red"; {a_noun} only "block"
+        return len(re.findall(r"\{[a-z0-9]+(?:_colour)?\}", template))
+
+    for name, spec in SPECS.items():
+        pairs = zip(spec.instructions["default"], spec.instructions["specific"], strict=True)
+        for i, (default, specific) in enumerate(pairs):
+            assert by_colour(specific) >= by_colour(default), (name, i, default, specific)
 
 
 # -- bad names -----------------------------------------------------------------------------------

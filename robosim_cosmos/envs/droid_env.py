@@ -24,7 +24,7 @@ from ..kinematics import frames
 from ..kinematics.decode import ChunkDecoder
 from ..kinematics.ik import pose_error
 from ..kinematics.normalization import ActionStats
-from ..observations import CAMERAS, DEFAULT_CAMERA
+from ..observations import CAMERAS, DEFAULT_CAMERA, DROID_IMAGE_SIZE
 from .control import ACTION_MODES, ActionMode, Controller, StepTargets, home_command
 from .events import EventDetector
 from .forecast import Forecast, Forecaster
@@ -101,7 +101,7 @@ class DroidEnv(gym.Env):
         action_mode: ActionMode = "joint_position",
         obs_mode: ObsMode = "rgb",
         robot: str | os.PathLike = "embedded",
-        image_size: tuple[int, int] = (180, 320),
+        image_size: tuple[int, int] = DROID_IMAGE_SIZE,
         render_mode: str | None = None,
         instruction: str | None = None,
         stats: ActionStats | str | os.PathLike | None = None,

@@ -21,7 +21,7 @@ from ..kinematics import frames
 from ..kinematics.assembly import robot_spec
 from ..kinematics.empty_prefix import quiet_empty_prefix_warning
 from ..kinematics.robot_description import RobotDescription
-from ..observations import WRIST_CAMERA  # camera names = the DROID observation keys they fill
+from ..observations import DROID_IMAGE_SIZE, WRIST_CAMERA  # camera names = the DROID observation keys they fill
 from .objects import catalog
 
 ZED_SENSOR_M: tuple[float, float] = (0.005376, 0.003024)
@@ -170,7 +170,7 @@ class Scene:
 def build_scene(
     objects: Sequence[str] = (),
     robot: str | os.PathLike = "embedded",
-    image_size: tuple[int, int] = (180, 320),
+    image_size: tuple[int, int] = DROID_IMAGE_SIZE,
     render_quality: RenderQuality = "fast",
     gripper: str | None = None,
     instances: Sequence[tuple[str, str]] = (),

@@ -185,7 +185,7 @@ COMPOSITIONAL_TASKS: tuple[TaskSpec, ...] = (
             ("stack the {b} on the {a}, then the {c} on the {b}",
              "put the {b} on the {a} and then the {c} on top",
              "build a tower: {a_colour} at the bottom, then {b_colour}, then {c_colour}"),
-            ("first put the {b} {b_side} on top of the {a} {a_side}, then stack the {c} {c_side} on the {b_noun}",
+            ("first put the {b} {b_side} on top of the {a} {a_side}, then stack the {c} {c_side} on the {b}",
              "grasp the {b} {b_side} and place it on the {a} {a_side}; "
              "then grasp the {c} {c_side} and place it on the {b_colour} one",
              "make a three-block tower on the {a} {a_side}: the {b} in the middle and the {c} on top")),

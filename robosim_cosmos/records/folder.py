@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import RunFolderError
+from ..observations import DROID_IMAGE_SIZE
 from .files import LOCK_FILE, RESULTS_FILE, RUN_FILE, RUN_FILES, VIDEOS_DIR
 from .results import parse_results, write_atomic
 
-_IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None, "image_size": [180, 320]}
+_IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None, "image_size": list(DROID_IMAGE_SIZE)}
 """Identity fields added since run.json existed, with the value every earlier run had (its
 instructions were the ``default`` tier's), so those folders still resume."""
 

@@ -1,10 +1,16 @@
-"""Rollouts past one process: a real local Ray instance (actors, dynamic hand-out, a killed actor)
-and shards merged into one run, each compared with the serial run."""
+"""Rollouts past one process: a real local Ray instance (actors, dynamic hand-out, a killed actor,
+Ray's own output kept in ray.log, addresses that are no Ray cluster) and shards merged into one
+run, each compared with the serial run."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,6 +22,7 @@ from robosim_cosmos.cli import main
 from robosim_cosmos.errors import ConfigError, MissingDependencyError, RunFolderError
 from robosim_cosmos.records.merge import merge as merge_with
 from robosim_cosmos.records.shards import Shard, comparable
+from robosim_cosmos.records.summary import write_summary
 from robosim_cosmos.rollout import rollout_suite
 from robosim_cosmos.rollout.config import RolloutConfig
 
@@ -35,11 +42,27 @@ def _by_episode(lines: list[dict]) -> dict[tuple[str, int], dict]:
     return {(r["env_id"], r["episode"]): comparable(r) for r in lines}
 
 
+STATISTICS = ("overall", "per_env", "mean_progress", "events", "world_model", "trajectory")
+EPISODE_LINE = re.compile(r"\[\d+/\d+\] \w+ ep\d+ seed \d+: success in \d+ steps \(\d+\.\d s\)")
+
+
 @pytest.fixture(scope="module")
 def serial_cube(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("serial") / "cube"
     robosim_cosmos.rollout(CUBE, "scripted", episodes=6, out=str(out), video=False, progress=False)
     return out
+
+
+def test_the_summary_takes_lines_in_episode_order(serial_cube, tmp_path):
+    # workers finish in any order; the means must not change in their last bits with it
+    lines = _lines(serial_cube)
+    cfg = RolloutConfig.from_identity(json.loads((serial_cube / "run.json").read_text())["identity"],
+                                      str(tmp_path))
+    inorder = write_summary(tmp_path, cfg, lines, command=[])
+    for order in (lines[::-1], lines[1::2] + lines[::2], lines[3:] + lines[:3]):
+        summary = write_summary(tmp_path, cfg, order, command=[])
+        assert {k: summary[k] for k in STATISTICS} == {k: inorder[k] for k in STATISTICS}
+    assert inorder["trajectory"]["episodes"] == 6
 
 
 # -- shards ---------------------------------------------------------------------------------------
@@ -117,6 +140,75 @@ def test_suite_shards_merge_into_the_suite(tmp_path):
 
 # -- Ray --------------------------------------------------------------------------------------------
 
+def test_a_ray_rollout_from_the_cli_prints_only_its_own_lines(tmp_path):
+    """A fresh process starts its own local Ray: the notices Ray prints on every start land in
+    ray.log, and stderr holds the episode lines, stdout the one summary line."""
+    if os.environ.get("CI") != "true":
+        pytest.importorskip("ray")
+    out = tmp_path / "cli"
+    done = subprocess.run([sys.executable, "-m", "robosim_cosmos.cli", "rollout", "--env", REACH, "--policy",
+                           "scripted", "--episodes", "3", "--num-envs", "2", "--executor", "ray", "--no-video",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    errs = done.stderr.splitlines()
+    assert len(errs) == 3 and all(EPISODE_LINE.fullmatch(line) for line in errs), done.stderr
+    assert done.stdout.splitlines() == [f"3/3 successful (rate 1.000, 95% CI Wilson [0.439, 1.000], "
+                                        f"Beta [0.398, 0.994], 0 errors) -> {out / 'results.jsonl'}"]
+    assert (out / "ray.log").is_file()
+    assert [r["episode"] for r in _lines(out)] == [0, 1, 2]  # in episode order, whichever finished first
+
+
+class _NotRay:
+    """A TCP server on 127.0.0.1 that accepts connections and then says nothing or something
+    that is not HTTP/2, as a port of another service would."""
+
+    def __init__(self, reply: bytes | None) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.reply, self.held = reply, []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+            if self.reply is not None:
+                conn.sendall(self.reply)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.parametrize("reply", [None, b"SSH-2.0-OpenSSH_9.2\r\n"], ids=["silent", "other-protocol"])
+def test_a_port_that_is_no_ray_cluster_fails_at_once(tmp_path, capfd, reply):
+    pytest.importorskip("ray")
+    server = _NotRay(reply)
+    start = time.monotonic()
+    try:
+        with pytest.raises(ConfigError, match=rf"cannot reach the Ray cluster at 127\.0\.0\.1:{server.port}: it "):
+            robosim_cosmos.rollout(REACH, "scripted", out=str(tmp_path / "a"), video=False, progress=False,
+                                   num_envs=2, executor="ray", ray_address=f"127.0.0.1:{server.port}")
+    finally:
+        server.close()
+    assert time.monotonic() - start < 10  # ray.init would wait minutes, printing warnings
+    assert capfd.readouterr() == ("", "")
+    assert not (tmp_path / "a").exists()
+
+
+def test_ray_address_in_the_environment_is_checked_too(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # what ray.init joins without --ray-address
+    with pytest.raises(ConfigError, match=r"cannot reach the Ray cluster at 127\.0\.0\.1:1 \(RAY_ADDRESS\)"):
+        robosim_cosmos.rollout(REACH, "scripted", out=str(tmp_path / "a"), video=False, progress=False,
+                               num_envs=2, executor="ray")
+    assert not (tmp_path / "a").exists()
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     if os.environ.get("CI") != "true":
@@ -135,20 +227,24 @@ def test_ray_runs_the_serial_episodes(local_ray, serial_cube, tmp_path):
                                     num_envs=2, executor="ray")
     assert _by_episode(result.results) == _by_episode(_lines(serial_cube))
     assert result.summary["config"]["executor"] == "ray"
+    assert [r["episode"] for r in _lines(out)] == list(range(6))
+    serial = json.loads((serial_cube / "summary.json").read_text())
+    assert {k: result.summary[k] for k in STATISTICS} == {k: serial[k] for k in STATISTICS}
 
 
 def test_a_killed_ray_actor_loses_and_duplicates_nothing(local_ray, tmp_path, capfd):
     out = tmp_path / "killed"
-    killed: list[str] = []
+    killed: list[int] = []
 
-    def kill_first_actor() -> None:
+    def kill_first_actor() -> None:  # its process, as the OOM killer would
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not killed:
             results = out / "results.jsonl"
             if results.is_file() and results.read_text().strip():
-                name = f"robosim-worker-{os.getpid()}-0"
-                local_ray.kill(local_ray.get_actor(name, namespace="robosim_cosmos"))
-                killed.append(name)
+                actor = local_ray.get_actor(f"robosim-worker-{os.getpid()}-0", namespace="robosim_cosmos")
+                pid = local_ray.get(actor.pid.remote())
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
             time.sleep(0.05)
 
     watcher = threading.Thread(target=kill_first_actor, daemon=True)
@@ -159,7 +255,12 @@ def test_a_killed_ray_actor_loses_and_duplicates_nothing(local_ray, tmp_path, ca
     assert killed, "the actor was never killed"
     episodes = sorted(r["episode"] for r in result.results)
     assert episodes == list(range(6)) and all(r["error"] is None and r["success"] for r in result.results)
-    assert "died" in capfd.readouterr().err  # the driver said it ran an episode again
+    printed = capfd.readouterr()
+    assert printed.out == ""  # Ray prints the raylet's paragraph on the driver's stdout
+    notes = [line for line in printed.err.splitlines() if not EPISODE_LINE.fullmatch(line)]
+    assert len(notes) == 1 and re.fullmatch(r"a Ray worker died running episode \d \(\w+\); running it again "
+                                            r"on a new worker", notes[0]), printed.err
+    assert "A worker died or was killed" in (out / "ray.log").read_text()
     for line in result.results:
         assert (out / line["video"]).is_file()  # videos came back from the actors to the driver
 
@@ -169,6 +270,9 @@ def test_ray_bad_input(tmp_path, monkeypatch):
         robosim_cosmos.rollout(REACH, "scripted", out=str(tmp_path / "a"), video=False, progress=False,
                                num_envs=2, executor="ray", ray_address="127.0.0.1:1")
     assert not (tmp_path / "a").exists()
+    with pytest.raises(ConfigError, match=r"cannot reach the Ray cluster at nohost\.invalid:6379: "):
+        robosim_cosmos.rollout(REACH, "scripted", out=str(tmp_path / "a"), video=False, progress=False,
+                               num_envs=2, executor="ray", ray_address="nohost.invalid:6379")
     with pytest.raises(ConfigError, match="executor"):
         robosim_cosmos.rollout(REACH, "scripted", out=str(tmp_path / "b"), executor="slurm")
     monkeypatch.setitem(__import__("sys").modules, "ray", None)

@@ -1,6 +1,7 @@
 """The HTML report: loading run and suite folders (old and new formats), the page's content, the
 CLI's errors, and the page opened in real headless Chromium (no network, every image decoded,
-plots visible in a screenshot)."""
+plots visible in a screenshot). The browser is $ROBOSIM_COSMOS_CHROMIUM, else chromium,
+chromium-browser or google-chrome on PATH, else the Chromium Playwright downloaded."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shutil
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -32,7 +34,8 @@ from robosim_cosmos.cli import main
 from robosim_cosmos.errors import ConfigError, MissingDependencyError, ResourceNotFoundError, RunFolderError
 
 REACH = "robosim_cosmos/DroidReach-v0"
-CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_VARIABLE = "ROBOSIM_COSMOS_CHROMIUM"
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PSNR_STEPS = [31.0, 28.5, 26.0, 24.0, 22.5, 21.0, 20.0, 19.0]
@@ -301,20 +304,97 @@ def test_cli_bad_input_is_one_line_and_exit_2(folders, tmp_path, capsys, case):
 
 # -- in a real browser ----------------------------------------------------------------------------
 
-def _playwright():
-    """sync_playwright, or a skip naming what is missing (a failure under CI=true)."""
-    missing = [] if CHROMIUM.is_file() else [f"{CHROMIUM} (apt-get install chromium)"]
+def find_chromium() -> Path | None:
+    """The browser to drive: $ROBOSIM_COSMOS_CHROMIUM (a mistake in it fails the test), else the
+    first of SYSTEM_BROWSERS on PATH, else Playwright's own (``python -m playwright install
+    chromium``) where it was downloaded; None when there is none."""
+    named = os.environ.get(BROWSER_VARIABLE)
+    if named:
+        path = Path(named).expanduser()
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            pytest.fail(f"${BROWSER_VARIABLE}={named} is not an executable file")
+        return path
+    for name in SYSTEM_BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    with sync_playwright() as p:
+        downloaded = Path(p.chromium.executable_path)
+    return downloaded if downloaded.is_file() else None
+
+
+def _playwright() -> tuple[Any, Path]:
+    """sync_playwright and the browser, or a skip naming what is missing (a failure under CI=true)."""
+    missing = []
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         sync_playwright = None
         missing.append("playwright (pip install playwright)")
+    browser = find_chromium()
+    if browser is None:
+        missing.append(f"a Chromium: ${BROWSER_VARIABLE}, {', '.join(SYSTEM_BROWSERS)} on PATH (Debian: apt-get "
+                       "install chromium) or python -m playwright install chromium")
     if missing:
         message = f"the browser test needs {' and '.join(missing)}"
         if os.environ.get("CI") == "true":
             pytest.fail(message + " in CI")
         pytest.skip(message)
-    return sync_playwright
+    assert browser is not None
+    return sync_playwright, browser
+
+
+def _executable(folder: Path, name: str, target: Path | None = None) -> Path:
+    path = folder / name
+    if target is None:
+        path.write_text("#!/bin/sh\nexit 0\n")
+        path.chmod(0o755)
+    else:
+        path.symlink_to(target)
+    return path
+
+
+def test_the_browser_is_found_by_variable_on_path_or_from_playwright(tmp_path, monkeypatch):
+    bin_dir, other = tmp_path / "bin", tmp_path / "other"
+    bin_dir.mkdir()
+    other.mkdir()
+    monkeypatch.delenv(BROWSER_VARIABLE, raising=False)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-downloads"))
+    assert find_chromium() is None
+    chrome = _executable(bin_dir, "google-chrome")
+    assert find_chromium() == chrome
+    linked = _executable(bin_dir, "chromium-browser")
+    assert find_chromium() == linked  # earlier in SYSTEM_BROWSERS
+    named = _executable(other, "my-chromium")
+    monkeypatch.setenv(BROWSER_VARIABLE, str(named))
+    assert find_chromium() == named  # the variable comes first
+    monkeypatch.setenv(BROWSER_VARIABLE, str(other / "missing"))
+    with pytest.raises(pytest.fail.Exception, match=rf"\${BROWSER_VARIABLE}=.*missing is not an executable"):
+        find_chromium()
+
+
+def test_a_browser_found_on_path_is_the_one_driven(tmp_path, monkeypatch):
+    sync_playwright, system = _playwright()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    linked = _executable(bin_dir, "chromium-browser", system.resolve())
+    monkeypatch.delenv(BROWSER_VARIABLE, raising=False)
+    with monkeypatch.context() as only_bin:  # a machine whose browser is nowhere but on PATH
+        only_bin.setenv("PATH", str(bin_dir))
+        assert find_chromium() == linked
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(linked), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.set_content("<p id=x>drawn</p>")
+            assert page.inner_text("#x") == "drawn"
+        finally:
+            browser.close()
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -329,14 +409,14 @@ def _near(pixels: np.ndarray, hex_colour: str, tol: int = 12) -> int:
 
 
 def test_the_page_in_headless_chromium(folders, tmp_path):
-    sync_playwright = _playwright()
+    sync_playwright, chromium = _playwright()
     out = build_report([folders["a"], folders["cosmos"], folders["suite"]], tmp_path / "report.html")
     url = out.resolve().as_uri()
     problems: list[str] = []
     requests: list[str] = []
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in (

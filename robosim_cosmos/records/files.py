@@ -2,7 +2,8 @@
 
 A run folder holds ``run.json`` (its identity), ``results.jsonl`` (one line per episode),
 ``summary.json``, ``eval_info.json`` (lerobot-eval's shape), ``videos/``, ``chunks/`` (saved
-chunks) and, while a rollout writes into it, ``.lock``. A suite folder holds one run folder per
+chunks), ``ray.log`` (Ray's own output, with ``--executor ray``) and, while a rollout writes into
+it, ``.lock``. A suite folder holds one run folder per
 task × tier and ``suite_summary.json``; offline scoring adds ``score_<mode>.json``.
 """
 
@@ -16,10 +17,11 @@ SUMMARY_FILE = "summary.json"
 EVAL_INFO_FILE = "eval_info.json"
 SUITE_SUMMARY_FILE = "suite_summary.json"
 LOCK_FILE = ".lock"
+RAY_LOG_FILE = "ray.log"
 VIDEOS_DIR = "videos"
 CHUNKS_DIR = "chunks"
 
-RUN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_FILE, EVAL_INFO_FILE, RUN_FILE)
+RUN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_FILE, EVAL_INFO_FILE, RUN_FILE, RAY_LOG_FILE)
 """What ``overwrite`` deletes (with ``videos/`` and their ``.tmp`` leftovers); nothing else."""
 
 

@@ -210,7 +210,7 @@ class RunFolder:
         return True
 
     def clear(self) -> list[str]:
-        """Delete this folder's run (results, summary, eval_info, run.json, videos/); the names removed."""
+        """Delete this folder's run (results, summary, eval_info, run.json, ray.log, videos/); the names removed."""
         removed = []
         for name in RUN_FILES:
             for path in (self.path / name, self.path / f"{name}.tmp"):

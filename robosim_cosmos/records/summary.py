@@ -59,7 +59,8 @@ def write_summary(out: Path, cfg: RunConfig, lines: list[dict[str, Any]],
     arguments, class), versions, the command line (redacted), adaptive sampling's state (None
     without it) and, when the run was stopped by a signal, its name in ``interrupted``.
     ``eval_info.json`` (lerobot-eval's shape, :mod:`.eval_info`) is rewritten beside it from the
-    same lines."""
+    same lines. The lines are taken in episode order, whatever order workers finished them in."""
+    lines = sorted(lines, key=lambda r: (str(r["env_id"]), int(r["episode"])))
     rule = cfg.adaptive_rule()
     per_env = {
         env_id: success_summary([r for r in lines if r["env_id"] == env_id])

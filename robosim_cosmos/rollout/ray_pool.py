@@ -24,13 +24,16 @@ from .._optional import require
 from ..errors import ConfigError, WorkerError
 from ..records.results import EpisodeResult
 from .config import RolloutConfig
+from .ray_log import RayLog
 
 NAMESPACE = "robosim_cosmos"
 """Ray namespace of the actors (named ``robosim-worker-<driver pid>-<n>``)."""
 RETRIES = 1
 """How often an episode whose actor died is handed out again."""
 _ENV_VARS = ("MUJOCO_GL", "PYOPENGL_PLATFORM", "MENAGERIE_ROOT", "ROBOSIM_COSMOS_API_KEY")
-_CONNECT_TIMEOUT_S = 5.0
+_CONNECT_TIMEOUT_S = 3.0
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + empty SETTINGS
+_SETTINGS = 4
 
 
 class EpisodeActor:
@@ -73,22 +76,59 @@ class EpisodeActor:
 
 
 
-def check_reachable(address: str) -> None:
-    """ConfigError at once when ``HOST:PORT`` accepts no TCP connection (``ray.init`` would wait)."""
-    if address in ("auto", "local") or address.startswith("ray://"):
-        target = address[len("ray://"):] if address.startswith("ray://") else None
-    else:
-        target = address
-    if target is None:
-        return
+def _target(address: str | None) -> tuple[str, str] | None:
+    """(host, port) that ``ray.init(address)`` would connect to, where it says; None for a local
+    start or ``auto`` without ``RAY_ADDRESS`` (Ray then looks for a cluster on this machine)."""
+    if address is None or address == "auto":
+        address = os.environ.get("RAY_ADDRESS") or None
+        if address is None or address in ("auto", "local"):
+            return None
+    if address == "local":
+        return None
+    target = address[len("ray://"):] if address.startswith("ray://") else address
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError(f"--ray-address must be HOST:PORT, ray://HOST:PORT, auto or local; got {address!r}")
+    return host.strip("[]"), port
+
+
+def _problem(host: str, port: int) -> str | None:
+    """Why HOST:PORT is no Ray cluster, or None. Ray's GCS and its client server speak gRPC: an
+    HTTP/2 server answers the connection preface with a SETTINGS frame at once."""
+    wait = f"{_CONNECT_TIMEOUT_S:.0f} s"
     try:
-        with socket.create_connection((host, int(port)), timeout=_CONNECT_TIMEOUT_S):
-            pass
+        with socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S) as sock:
+            if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+                return None  # the handshake would be TLS's: the connection is all we check
+            head = b""
+            try:
+                sock.sendall(_HTTP2_PREFACE)
+                while len(head) < 9 and (chunk := sock.recv(9 - len(head))):
+                    head += chunk
+            except TimeoutError:
+                return f"it accepts connections but sent no reply within {wait} (no Ray cluster there?)"
+            except OSError:  # reset by a server that wants none of it
+                pass
+    except TimeoutError:
+        return f"no connection within {wait}"
     except OSError as exc:
-        raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+        return exc.strerror or str(exc)
+    if len(head) == 9 and head[3] == _SETTINGS:
+        return None
+    return "it answers, but not as a Ray cluster does (gRPC); is that the GCS port (6379) or ray:// port (10001)?"
+
+
+def check_reachable(address: str | None) -> None:
+    """ConfigError at once when the cluster ``address`` names (or ``RAY_ADDRESS``, for None and
+    ``auto``) does not answer as Ray does: ``ray.init`` would wait for minutes, printing warnings."""
+    target = _target(address)
+    if target is None:
+        return
+    host, port = target
+    problem = _problem(host, int(port))
+    if problem is not None:
+        shown = address if address not in (None, "auto") else f"{os.environ['RAY_ADDRESS']} (RAY_ADDRESS)"
+        raise ConfigError(f"cannot reach the Ray cluster at {shown}: {problem}")
 
 
 class RayPool:
@@ -97,7 +137,8 @@ class RayPool:
 
     address: an existing cluster (``HOST:PORT``, ``ray://HOST:PORT`` or ``auto``); None starts a
     local instance for this run (unless Ray is already initialized in this process), shut down
-    again on close. note: told when an actor died and an episode is handed out again.
+    again on close. note: told when an actor died and an episode is handed out again. Ray's own
+    output goes to ``ray.log`` in the run folder (:mod:`.ray_log`).
     """
 
     def __init__(self, cfg: RolloutConfig, workers: int, address: str | None = None,
@@ -106,20 +147,33 @@ class RayPool:
         self.cfg = cfg
         self.note = note or (lambda text: None)
         self._owns_ray = False
-        if address is not None:
-            check_reachable(address)  # fail at once, also when this process already joined a cluster
-        if not self.ray.is_initialized():
-            env_vars = {k: os.environ[k] for k in _ENV_VARS if k in os.environ}
-            try:
+        if address is not None or not self.ray.is_initialized():  # also when this process joined a cluster
+            check_reachable(address)
+        self.log = RayLog()
+        try:
+            if not self.ray.is_initialized():
+                self._init(address, workers)
+            self._actor_class = self.ray.remote(num_cpus=1, max_restarts=0)(EpisodeActor)
+            self._spawned = 0
+            self.actors = [self._spawn() for _ in range(workers)]
+        except BaseException:
+            self._shutdown()
+            raise
+
+    def _init(self, address: str | None, workers: int) -> None:
+        env_vars = {k: os.environ[k] for k in _ENV_VARS if k in os.environ}
+        joins = address is not None or bool(os.environ.get("RAY_ADDRESS"))
+        try:
+            with self.log.native_output():
                 self.ray.init(address=address, namespace=NAMESPACE, include_dashboard=False, log_to_driver=False,
                               configure_logging=False, runtime_env={"env_vars": env_vars} if env_vars else None,
-                              **({} if address else {"num_cpus": max(workers, os.cpu_count() or 1)}))
-            except Exception as exc:  # noqa: BLE001 - any failure to start or join is the same to the user
-                raise ConfigError(f"cannot start Ray{f' at {address}' if address else ''}: {exc}") from None
-            self._owns_ray = True
-        self._actor_class = self.ray.remote(num_cpus=1, max_restarts=0)(EpisodeActor)
-        self._spawned = 0
-        self.actors = [self._spawn() for _ in range(workers)]
+                              **({} if joins else {"num_cpus": max(workers, os.cpu_count() or 1)}))
+        except Exception as exc:  # noqa: BLE001 - any failure to start or join is the same to the user
+            kept = self.log.close(keep=True)
+            where = f" at {address}" if address else ""
+            output = f" (Ray's own output: {kept})" if kept else ""
+            raise ConfigError(f"cannot start Ray{where}: {exc}{output}") from None
+        self._owns_ray = True
 
     def _spawn(self) -> Any:
         name = f"robosim-worker-{os.getpid()}-{self._spawned}"
@@ -145,6 +199,7 @@ class RayPool:
         already written under the run folder). The next episode is taken from ``episodes`` only
         once an actor is free and the finished lines were yielded (an adaptive feed may stop)."""
         ray = self.ray
+        self.log.move_into(Path(self.cfg.out))  # the run holds its folder by now
         pending = iter(episodes)
         again: deque[int] = deque()  # episodes whose actor died, handed out first
         deaths: dict[int, int] = {}
@@ -206,6 +261,10 @@ class RayPool:
         self.terminate()
 
     def _shutdown(self) -> None:
-        if self._owns_ray and self.ray.is_initialized():
-            self.ray.shutdown()
-        self._owns_ray = False
+        try:
+            if self._owns_ray and self.ray.is_initialized():
+                with self.log.native_output():
+                    self.ray.shutdown()
+        finally:
+            self._owns_ray = False
+            self.log.close()

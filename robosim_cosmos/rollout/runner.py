@@ -197,8 +197,17 @@ class _Run:
             self.lines.append(line)
             append_result(self.folder.results_file, line)
 
+    def _in_episode_order(self) -> None:
+        """Workers and Ray actors finish in any order and results.jsonl took each line as it came;
+        at the end it lists them by episode, as a serial run's does."""
+        ordered = sorted(self.lines, key=lambda r: (str(r["env_id"]), int(r["episode"])))
+        if any(a is not b for a, b in zip(ordered, self.lines, strict=True)):
+            self.lines[:] = ordered
+            rewrite_results(self.folder.results_file, self.lines)
+
     def close(self, interrupted: RolloutInterrupted | None) -> dict[str, Any] | None:
-        """Stop the executor, write the summary of what is recorded, release the folder."""
+        """Stop the executor, put results.jsonl in episode order, write the summary of what is
+        recorded, release the folder."""
         try:
             if self.executor is not None:
                 self.executor.close(abort=not self.finished)
@@ -206,6 +215,7 @@ class _Run:
             self.report.close()
             summary = None
             if self.started:
+                self._in_episode_order()
                 name = None if interrupted is None else interrupted.signal_name
                 summary = write_summary(self.folder.path, self.cfg, self.lines, self.policy_info, self.command,
                                         interrupted=name)

@@ -22,6 +22,7 @@ extrinsics in droid-dataset/droid ``calibration_info.json``, measured ZED 2 fx �
 1280 wide); gripper length, robot share and whiteness were measured on episode 48330 (DESIGN §8b).
 Usage: python benchmarks/fidelity.py [--seeds 5] [--tasks DroidCubeInBowl,...]
        [--render-quality fast|faithful] [--image-size 180x320] [--reference ../shared/reference]
+       [--frames] [--save DIR]
 """
 
 from __future__ import annotations
@@ -110,10 +111,16 @@ def real_image_stats(reference: Path) -> dict:
     return {k: {**summary([s[k] for s in stats]), "source": src} for k in IMAGE_KEYS[:5]}
 
 
-def measure_view(env: DroidEnv, camera: str, grasp: bool) -> dict:
+def measure_view(env: DroidEnv, camera: str, grasp: bool, save: Path | None = None) -> dict:
     m, d = env.model, env.data
     centre = d.xpos[m.body("workspace_center").id]
-    row = image_stats(env.render_camera(camera), env.robot_mask(camera)).as_dict()
+    image = env.render_camera(camera)
+    if save is not None:
+        import imageio.v3 as iio
+
+        save.parent.mkdir(parents=True, exist_ok=True)
+        iio.imwrite(save, image)
+    row = image_stats(image, env.robot_mask(camera)).as_dict()
     row["camera_distance_m"] = distance(m, d, camera, centre)
     cube, _ = project(m, d, camera, cube_corners(centre), 180, 320)
     row["cube_px"] = list(np.ptp(cube, axis=0))
@@ -143,7 +150,8 @@ def run_to_grasp(env: DroidEnv, limit: int = 300) -> bool:
     return False
 
 
-def measure(tasks: list[str], seeds: int, quality: str, size: tuple[int, int]) -> tuple[list[dict], int]:
+def measure(tasks: list[str], seeds: int, quality: str, size: tuple[int, int],
+            save: Path | None = None) -> tuple[list[dict], int]:
     """Rows of per-view measurements over tasks × seeds × (reset, grasp) × exterior cameras, and
     the number of episodes whose grasp was never reached (measured at reset only)."""
     rows, missed = [], 0
@@ -152,12 +160,13 @@ def measure(tasks: list[str], seeds: int, quality: str, size: tuple[int, int]) -
         assert isinstance(env, DroidEnv)
         for seed in range(seeds):
             env.reset(seed=seed)
-            rows += [{"task": task, "seed": seed, "at": "reset", **measure_view(env, c, False)} for c in EXTERIOR_CAMERAS]
-            if run_to_grasp(env):
-                rows += [{"task": task, "seed": seed, "at": "grasp", **measure_view(env, c, True)}
-                         for c in EXTERIOR_CAMERAS]
-            else:
-                missed += 1
+            for at in ("reset", "grasp"):
+                if at == "grasp" and not run_to_grasp(env):
+                    missed += 1
+                    break
+                for c in EXTERIOR_CAMERAS:
+                    png = save / f"{task}_s{seed}_{at}_{c}.png" if save else None
+                    rows.append({"task": task, "seed": seed, "at": at, **measure_view(env, c, at == "grasp", png)})
         env.close()
     return rows, missed
 
@@ -197,12 +206,13 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, default=repo.parent / "shared" / "reference",
                         help="folder of the real DROID reference frames (default ../shared/reference)")
     parser.add_argument("--frames", action="store_true", help="also print every measured view")
+    parser.add_argument("--save", type=Path, default=None, help="write every measured view as a PNG in this folder")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.image_size.lower().split("x"))
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
 
     t0 = time.perf_counter()
-    rows, missed = measure(tasks, args.seeds, args.render_quality, (size[0], size[1]))
+    rows, missed = measure(tasks, args.seeds, args.render_quality, (size[0], size[1]), args.save)
     probe = gym.make(f"robosim_cosmos/{tasks[0]}-v0", obs_mode="state").unwrapped
     probe.reset(seed=0)
     centre = probe.data.xpos[probe.model.body("workspace_center").id].copy()

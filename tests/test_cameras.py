@@ -9,14 +9,15 @@ import pytest
 import robosim_cosmos  # noqa: F401  (headless GL before mujoco renders)
 from robosim_cosmos._gl import ensure_offscreen_context
 from robosim_cosmos._resources import envs_dir
-from robosim_cosmos.envs.scene import build_scene
+from robosim_cosmos.envs.droid_env import DroidEnv
+from robosim_cosmos.envs.scene import RENDER_QUALITIES, build_scene
 
 # DESIGN §8, robot base frame, metres: position and viewing direction of each exterior camera.
 PLACEMENTS = {
     "exterior_image_1_left": ((0.05, 0.57, 0.66), (0.63, -0.48, -0.62)),
     "exterior_image_2_left": ((0.05, -0.57, 0.66), (0.63, 0.48, -0.62)),
 }
-ZED2_FOCAL_M, ZED_MINI_FOCAL_M = 0.0021, 0.0028
+ZED2_FOCAL_M, ZED_MINI_FOCAL_M = 0.0021, 0.00294
 SENSOR_M = (0.005376, 0.003024)
 
 
@@ -90,6 +91,9 @@ def test_wrist_camera_has_the_zed_mini_lens():
     np.testing.assert_allclose(model.cam_sensorsize[cam], SENSOR_M)
     expected_vertical = 2 * np.degrees(np.arctan(SENSOR_M[1] / 2 / ZED_MINI_FOCAL_M))
     assert model.cam_fovy[cam] == pytest.approx(expected_vertical, abs=0.01)
+    fx_at_1280 = ZED_MINI_FOCAL_M / SENSOR_M[0] * 1280
+    assert fx_at_1280 == pytest.approx(700, abs=1)  # DESIGN §8b: ≈ 700 px, ≈ 85° horizontal
+    assert 2 * np.degrees(np.arctan(640 / fx_at_1280)) == pytest.approx(85, abs=0.5)
 
 
 def test_360x640_renders_the_same_field_of_view():
@@ -128,3 +132,63 @@ def test_camera_jitter_is_seeded_bounded_and_off_by_default():
                                   jittered.unwrapped.task_state().task.target_pos)
     with pytest.raises(ConfigError, match="camera_jitter"):
         gym.make("robosim_cosmos/DroidReach-v0", camera_jitter=-0.01)
+
+
+@pytest.mark.parametrize("quality", RENDER_QUALITIES)
+def test_near_plane_is_at_most_1cm_whatever_the_scene_extent(quality):
+    # MuJoCo's znear is a fraction of the model extent; faithful's backdrop enlarges the extent
+    for objects in ((), ("cube", "bowl")):
+        model = build_scene(objects, render_quality=quality).model
+        assert model.vis.map.znear * model.stat.extent <= 0.01
+
+
+def test_wrist_camera_sits_at_the_flange_ring_beside_the_housing():
+    model, data = _model_and_data()
+    cam, base = model.camera("wrist_image_left").id, model.body("robotiq_base").id
+    R = data.xmat[base].reshape(3, 3)
+    local = R.T @ (data.cam_xpos[cam] - data.xpos[base])  # robotiq_base frame: z along the fingers
+    assert local[2] == pytest.approx(0.011, abs=1e-6)    # 1.1 cm from the flange: the flange ring
+    assert np.hypot(local[0], local[1]) == pytest.approx(np.hypot(0.031, 0.074), abs=1e-6)
+    assert abs(local[1]) > 0.021 + 0.04  # beside the 42 mm housing's broad side, clear of it
+    forward = R.T @ -data.cam_xmat[cam].reshape(3, 3)[:, 2]
+    assert np.degrees(np.arccos(forward[2])) == pytest.approx(18.2, abs=0.5)  # down the fingers, tilted in
+
+
+def _holding_a_cube(quality: str) -> DroidEnv:
+    """lift_cube with the cube put between the nearly closed fingers at home, then gripped."""
+    env = DroidEnv("lift_cube", render_quality=quality)  # type: ignore[arg-type]
+    env.reset(seed=0)
+    cube = env.task.items["cube"]  # type: ignore[attr-defined]
+    grasp = cube.kind.grasp
+    q = env.joint_positions()
+    for _ in range(20):
+        env.step(np.append(q, 1.0 - (grasp.width * cube.scale + 0.006) / env.robot.max_width_m))
+    f = env.ee_pose()[:3, :3] @ env.robot.finger_axis_in_ee
+    yaw = float(np.arctan2(f[1], f[0]) - grasp.yaw)
+    tcp = env.data.site_xpos[env.model.site("tcp").id]
+    cube.set_pose(env.data, tcp - np.array([0.0, 0.0, grasp.height * cube.scale]), yaw)
+    mujoco.mj_forward(env.model, env.data)
+    for _ in range(10):
+        env.step(np.append(q, 1.0))
+    assert cube.pos(env.data)[2] > 0.2  # held up in the air
+    return env
+
+
+@pytest.mark.parametrize("quality", RENDER_QUALITIES)
+def test_a_grasped_cube_is_whole_in_the_wrist_view_and_the_fingers_at_the_bottom(quality):
+    env = _holding_a_cube(quality)
+    model = env.model
+    cube_geoms = np.flatnonzero(model.geom_bodyid == env.task.items["cube"].body)  # type: ignore[attr-defined]
+    fingers = np.flatnonzero(np.isin(model.geom_bodyid, [model.body(b).id for b in env.robot.finger_bodies]))
+    try:
+        ids = env.cameras._get().render_geom_ids(env.data, "wrist_image_left")
+        model.vis.map.znear = 1e-4 / model.stat.extent  # a near plane at 0.1 mm: nothing clipped
+        env.close()  # a new GL context picks up the changed model
+        unclipped = env.cameras._get().render_geom_ids(env.data, "wrist_image_left")
+    finally:
+        env.close()
+    cube, whole = np.isin(ids, cube_geoms), np.isin(unclipped, cube_geoms)
+    assert whole.sum() > 0.02 * whole.size  # the cube is in view, between the fingers
+    assert cube.sum() == whole.sum()        # and not one of its pixels is clipped
+    rows = np.nonzero(np.isin(ids, fingers))[0]
+    assert rows.size > 0 and np.median(rows) > 0.6 * ids.shape[0]  # the fingers fill the bottom

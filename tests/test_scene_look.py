@@ -201,3 +201,22 @@ def test_demo_gives_each_look_its_own_folder_and_takes_overwrite(tmp_path, capsy
     assert main(["demo", "--out", out, "--render-quality", "faithful", "--overwrite"]) == 0
     assert "success" in capsys.readouterr().out
     assert json.loads((tmp_path / "demo" / "run.json").read_text())["identity"]["render_quality"] == "faithful"
+
+
+@pytest.mark.parametrize("quality", RENDER_QUALITIES)
+def test_the_robot_reads_white_with_black_caps_as_a_franka_does(quality):
+    """Real DROID frames: 14–22 % of robot pixels brighter than luma 200 (white links), black joint
+    caps and gripper. Faithful's dimmer headlight once left the links grey (1–2 %)."""
+    env = DroidEnv("cube_in_bowl", render_quality=quality)  # type: ignore[arg-type]
+    try:
+        for seed in (0, 5):
+            env.reset(seed=seed)
+            for camera in CAMERAS[:2]:  # the exterior views
+                rgb = env.render_camera(camera).astype(float)
+                luma = rgb @ np.array([0.299, 0.587, 0.114])  # Rec. 601
+                robot = luma[env.robot_mask(camera)]
+                assert robot.size > 0.05 * luma.size
+                assert 0.12 <= (robot > 200).mean() <= 0.3, (seed, camera, (robot > 200).mean())
+                assert (robot < 40).mean() >= 0.1, (seed, camera, (robot < 40).mean())
+    finally:
+        env.close()

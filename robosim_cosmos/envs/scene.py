@@ -27,8 +27,14 @@ from .objects import catalog
 ZED_SENSOR_M: tuple[float, float] = (0.005376, 0.003024)
 """Sensor width and height of the ZED 2 / ZED Mini (the exterior cameras state it in the scene XML)."""
 ZED_RESOLUTION: tuple[int, int] = (1280, 720)
-ZED_MINI_FOCAL_M = 0.0028
-"""Focal length of DROID's wrist camera (ZED Mini), metres."""
+ZED_MINI_FOCAL_M = 0.00294
+"""Focal length of DROID's wrist camera (ZED Mini) on the ZED sensor, metres: fx = 700 px at 1280
+wide, 85 degrees horizontal, the measured calibration (DESIGN §8b); the public simulators state
+the nominal 2.8 mm (667 px, 88 degrees)."""
+
+NEAR_PLANE_M = 0.005
+"""Every camera's near clipping plane, metres: closer than anything the wrist lens sees (the
+fingertips are 15 cm away, a grasped object a few cm nearer)."""
 
 CONTROL_HZ = 15.0
 PHYSICS_SUBSTEPS = 33
@@ -115,24 +121,30 @@ def _wrist_camera_in_hand() -> tuple[np.ndarray, np.ndarray]:
     return eye, quat
 
 
-WRIST_CAMERA_IN_ROBOTIQ_M: np.ndarray = np.array([0.011, -0.045, 0.08])
-"""ZED Mini position in the project's robotiq_base frame (z along the fingers, x the closing
-axis). DESIGN §8 gives about (0.011, −0.031, −0.074) from the Robotiq base_link; read in our
-frame that would put the lens inside link7, so it sits beside the housing instead: 8 cm along
-the gripper from the flange, 4.5 cm off the tool axis (2.4 cm clear of the 42 mm thick housing,
-so the fingers, not the housing's side, fill the bottom of the image)."""
-WRIST_CAMERA_AIM_M = 0.35
-"""The wrist camera looks at the point this far down the tool axis from the gripper base, so
-the fingertips sit at the bottom of the wrist image and the workspace below fills the rest."""
+WRIST_CAMERA_IN_ISAAC_BASE_LINK: tuple[tuple[float, float, float], tuple[float, float, float, float]] = (
+    (0.011, -0.031, -0.074), (-0.420, 0.570, 0.576, -0.409))
+"""The ZED Mini's mount in the public DROID simulators (sim-evals, IsaacLab-Arena, RoboLab: position in
+metres and quaternion w, x, y, z, OpenGL camera convention as MuJoCo's) relative to their Robotiq 2F-85
+``base_link``, whose x axis runs along the fingers from the mounting face and whose y axis is the
+closing axis (the view direction is 0.95 along x, image right is +y). So the lens sits at the
+flange ring (1.1 cm along the gripper), 7.4 cm off the tool axis on the housing's broad side and
+3.1 cm along the closing axis, tilted 18 degrees in toward the fingers, image up away from the axis,
+as on DROID's hardware."""
+_ISAAC_BASE_LINK_IN_ROBOTIQ = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
+"""Axes of the simulators' base_link in the project's robotiq_base frame (z along the fingers, x the
+closing axis): their x is our z, their y our −x, their z our −y (a proper rotation). The offset
+alone does not say which of the housing's two broad sides the lens is on; of the two rotations
+about the tool axis that fit, this one has the wrist view at home look over the fingers into the
+workspace, as DROID's wrist frames do; the other looks back at the robot's base."""
 
 
 def _wrist_camera_in_robotiq() -> tuple[np.ndarray, np.ndarray]:
-    """Wrist camera position [3] and rotation [3, 3] in the project's robotiq_base frame: beside
-    the housing, looking down the fingers, image up pointing away from the tool axis (so the
-    fingertips sit at the bottom of the image)."""
-    eye = WRIST_CAMERA_IN_ROBOTIQ_M
-    R = _look_at(eye, np.array([0.0, 0.0, WRIST_CAMERA_AIM_M]), np.array([0.0, -1.0, 0.0]))
-    return eye, R
+    """Wrist camera position [3] and rotation [3, 3] in the project's robotiq_base frame."""
+    pos, quat = WRIST_CAMERA_IN_ISAAC_BASE_LINK
+    R = np.zeros(9)
+    mujoco.mju_quat2Mat(R, np.asarray(quat) / np.linalg.norm(quat))
+    P = _ISAAC_BASE_LINK_IN_ROBOTIQ
+    return P @ np.asarray(pos), P @ R.reshape(3, 3)
 
 
 _MENAGERIE_2F85_BASE_IN_MOUNT = frames.make_pose(np.eye(3), [0.0, 0.0, 0.0108])
@@ -196,7 +208,7 @@ def build_scene(
         spec.attach(rspec, frame=spec.frame("robot_mount"), prefix="")
     body, pos, quat = _wrist_camera_pose(description)
     wrist = spec.body(body).add_camera(name=WRIST_CAMERA, pos=pos, quat=quat)
-    wrist.focal_length = [ZED_MINI_FOCAL_M, ZED_MINI_FOCAL_M]  # ZED Mini lens on the ZED sensor: 88 deg wide
+    wrist.focal_length = [ZED_MINI_FOCAL_M, ZED_MINI_FOCAL_M]
     wrist.sensor_size = list(ZED_SENSOR_M)
     wrist.resolution = list(ZED_RESOLUTION)
     h, w = image_size
@@ -208,4 +220,8 @@ def build_scene(
     apply_render_quality(spec, render_quality)
     with quiet_empty_prefix_warning():
         model = spec.compile()
+    # MuJoCo's znear is a fraction of the model extent, which the scene's size sets (faithful's
+    # backdrop takes it from 3.8 to 6.7 m): restated from the compiled extent, the near plane is
+    # NEAR_PLANE_M in every preset and scene, and a grasped object close to the wrist lens is drawn whole.
+    model.vis.map.znear = NEAR_PLANE_M / model.stat.extent
     return Scene(model, description)

@@ -377,6 +377,19 @@ def test_a_summary_older_than_its_results_is_an_unfinished_run(folders, tmp_path
     assert "unfinished run: 3 of 4 episodes recorded" in (load_run(folder).unfinished or "")
 
 
+def test_a_partial_merge_is_reported_as_partial(tmp_path):
+    from robosim_cosmos.records.merge import merge
+    from robosim_cosmos.rollout.config import RolloutConfig
+
+    rollout(REACH, "scripted", episodes=3, out=tmp_path / "s0", video=False, progress=False, shard="0/2")
+    merge(tmp_path / "m", [tmp_path / "s0"], RolloutConfig.from_identity, allow_partial=True)
+    run = load_run(tmp_path / "m")
+    assert run.overall["episodes"] == 2 and run.unfinished == (
+        "partial merge: shards not given: 1/2; 1 episode(s) missing (summary.json's \"partial\")")
+    text, _ = _parse(build_report([tmp_path / "m"], tmp_path / "r.html"))
+    assert "partial merge: shards not given: 1/2" in text
+
+
 class _Raises(Policy):
     """Raises in episode 1 (counted by its own resets), holds still otherwise."""
 

@@ -169,7 +169,23 @@ def _load_run(folder: Path) -> RunData:
         world_model=summary.get("world_model") or None, trajectory=summary.get("trajectory") or None,
         versions=summary.get("versions") or {}, created=_created(folder), interrupted=summary.get("interrupted"),
         episodes=[Episode(line, folder, tier) for line in lines], adaptive=summary.get("adaptive") or None,
+        unfinished=_partial_note(folder, summary),
     )
+
+
+def _partial_note(path: Path, summary: dict[str, Any], name: str = SUMMARY_FILE) -> str | None:
+    """What a partial merge (``merge --allow-partial``) lacks, from its summary's ``partial``."""
+    partial = summary.get("partial")
+    if not isinstance(partial, dict):
+        return None
+    missing = partial.get("missing_episodes")
+    count = sum(map(len, missing.values())) if isinstance(missing, dict) else len(missing or [])
+    shards = ", ".join(map(str, partial.get("missing_shards") or [])) or "none"
+    members = len(partial.get("missing_members") or [])
+    note = (f"partial merge: shards not given: {shards}; {count} episode(s) missing"
+            + (f"; {members} suite member(s) missing" if members else "") + f" ({name}'s \"partial\")")
+    log.warning("%s: %s", path, note)
+    return note
 
 
 def _resume_hint(folder: Path) -> str:
@@ -274,6 +290,7 @@ def _load_suite(root: Path) -> RunData:
         world_model=world_model_summary(lines), trajectory=trajectory_summary(lines),
         versions=summary.get("versions") or {}, created=min(created) if created else None,
         interrupted=summary.get("interrupted"), episodes=episodes,
+        unfinished=_partial_note(root, summary, SUITE_SUMMARY_FILE),
     )
 
 

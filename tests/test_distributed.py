@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +28,7 @@ from robosim_cosmos.rollout import rollout_suite
 from robosim_cosmos.rollout.config import RolloutConfig
 
 REACH = "robosim_cosmos/DroidReach-v0"
+ROOT = Path(__file__).resolve().parent.parent
 CUBE = "robosim_cosmos/DroidCubeInBowl-v0"
 
 
@@ -136,6 +138,138 @@ def test_suite_shards_merge_into_the_suite(tmp_path):
     merged = json.loads((tmp_path / "merged" / "suite_summary.json").read_text())
     for key in ("overall", "per_task", "per_tier", "per_task_tier"):
         assert merged[key] == whole.summary[key], key
+    assert merged["config"]["episodes"] == 3 and merged["partial"] is None  # what the shards ran
+    # as the unsharded run ran, unset open-loop steps read as the 8 its identity records
+    assert merged["config"] == {**whole.summary["config"], "out": str(tmp_path / "merged"), "open_loop_steps": 8}
+    # a suite shard killed in its second member: no suite summary, that member short of episodes
+    killed = tmp_path / "killed"
+    shutil.copytree(shards[1], killed)
+    (killed / "suite_summary.json").unlink()
+    (killed / "DroidLiftCube" / "default" / "summary.json").unlink()
+    lift = killed / "DroidLiftCube" / "default" / "results.jsonl"
+    lift.write_text("".join(x for x in lift.read_text().splitlines(keepends=True) if json.loads(x)["episode"] != 2))
+    with pytest.raises(RunFolderError, match=r"shard 1/2 \(.*killed\): 1 episode not recorded "
+                                             r"\(DroidLiftCube/default: 2\)"):
+        merge(tmp_path / "m2", [shards[0], killed])
+    merge_with(tmp_path / "m2", [shards[0], killed], RolloutConfig.from_identity, allow_partial=True)
+    partial = json.loads((tmp_path / "m2" / "suite_summary.json").read_text())
+    assert partial["partial"] == {"missing_shards": [], "missing_episodes": {"DroidLiftCube/default": [2]},
+                                  "missing_members": [], "episode_count_known": True}
+    assert partial["config"]["episodes"] == 3 and partial["overall"]["episodes"] == 5
+    # a suite shard killed before its second member: the member is missing from that shard
+    shutil.rmtree(killed / "DroidLiftCube")
+    with pytest.raises(RunFolderError, match=r"shard 1/2 \(.*killed\): 3 episodes not recorded "
+                                             r"\(DroidLiftCube/default: 0, 1, 2\)"):
+        merge(tmp_path / "m3", [shards[0], killed])
+    # a member no shard holds: named when a shard's suite summary lists it, counted when none does
+    first = tmp_path / "first"
+    shutil.copytree(shards[0], first)
+    shutil.rmtree(first / "DroidLiftCube")
+    with pytest.raises(RunFolderError, match=r"suite member DroidLiftCube/default: in no shard folder"):
+        merge(tmp_path / "m4", [first, killed])
+    report = merge_with(tmp_path / "m4", [first, killed], RolloutConfig.from_identity, allow_partial=True)
+    assert report.partial is not None and report.partial["missing_members"] == ["DroidLiftCube/default"]
+    cell = json.loads((tmp_path / "m4" / "suite_summary.json").read_text())["per_task_tier"]
+    assert cell["robosim_cosmos/DroidLiftCube-v0"]["default"]["episodes"] == 0
+    (first / "suite_summary.json").unlink()
+    with pytest.raises(RunFolderError, match=r"suite member #2 of 2 \(task and tier unknown"):
+        merge(tmp_path / "m5", [first, killed])
+
+
+def _reach_shard(tmp_path: Path, i: int, n: int, episodes: int, **kwargs) -> Path:
+    out = tmp_path / f"s{i}"
+    robosim_cosmos.rollout(REACH, "scripted", episodes=episodes, out=str(out), video=False, progress=False,
+                           shard=f"{i}/{n}", **kwargs)
+    return out
+
+
+def test_a_missing_shard_is_refused_or_merged_marked_partial_and_resumes_whole(tmp_path, capsys):
+    s0, s2 = _reach_shard(tmp_path, 0, 3, 6), _reach_shard(tmp_path, 2, 3, 6)
+    assert json.loads((s0 / "run.json").read_text())["episodes"] == 6  # what the shard set out to run
+    merged = tmp_path / "merged"
+    assert main(["merge", str(merged), str(s0), str(s2)]) == 2
+    err = capsys.readouterr().err
+    assert "shard 1/3: no folder given" in err and "--allow-partial" in err and len(err.splitlines()) == 1
+    assert not merged.exists()  # refused before anything was written
+    assert main(["merge", str(merged), str(s0), str(s2), "--allow-partial"]) == 0
+    captured = capsys.readouterr()
+    assert "missing: shard 1/3: no folder given" in captured.err and "4 episodes" in captured.out
+    summary = json.loads((merged / "summary.json").read_text())
+    assert summary["partial"] == {"missing_shards": ["1/3"], "missing_episodes": [1, 4], "episode_count_known": True}
+    assert summary["config"]["episodes"] == 6 and summary["overall"]["episodes"] == 4
+    # the merged folder is the unsharded run: the same rollout runs exactly the missing episodes
+    whole = robosim_cosmos.rollout(REACH, "scripted", episodes=6, out=str(merged), video=False, progress=False)
+    assert sorted(r["episode"] for r in whole.results) == list(range(6))
+    assert "partial" not in whole.summary and whole.summary["overall"]["episodes"] == 6
+
+
+def test_a_sigkilled_shard_is_missing_episodes_until_its_command_runs_again(tmp_path, replay_chunk):
+    n = 8
+    s0 = tmp_path / "s0"
+    robosim_cosmos.rollout(REACH, f"replay:{replay_chunk}", episodes=n, max_steps=150, out=str(s0), video=False,
+                           progress=False, shard="0/2")
+    s1 = tmp_path / "s1"
+    cmd = ["rollout", "--env", REACH, "--policy", f"replay:{replay_chunk}", "--episodes", str(n), "--max-steps",
+           "150", "--no-video", "--shard", "1/2", "--out", str(s1), "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-m", "robosim_cosmos.cli", *cmd], cwd=ROOT, start_new_session=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not ((s1 / "results.jsonl").is_file() and (s1 / "results.jsonl").read_text().count("\n") >= 1):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    recorded = {r["episode"] for r in _lines(s1)}
+    assert not (s1 / "summary.json").exists() and 1 <= len(recorded) < n // 2
+    missing = sorted({1, 3, 5, 7} - recorded)
+    with pytest.raises(RunFolderError, match=rf"shard 1/2 \({s1}\): {len(missing)} episodes? not recorded "
+                                             rf"\({', '.join(map(str, missing))}\)"):
+        merge(tmp_path / "m", [s0, s1])
+    report = merge_with(tmp_path / "partial", [s0, s1], RolloutConfig.from_identity, allow_partial=True)
+    assert report.partial is not None and report.partial["missing_episodes"] == missing
+    assert main(cmd) == 0  # the killed shard's command again finishes it
+    report = merge(tmp_path / "m", [s0, s1])
+    assert report.episodes == n and report.partial is None and not report.missing
+    assert json.loads((tmp_path / "m" / "summary.json").read_text())["partial"] is None
+
+
+def test_an_empty_shard_says_so_and_merges(tmp_path, capsys):
+    assert main(["rollout", "--env", REACH, "--policy", "scripted", "--episodes", "1", "--no-video", "--shard", "1/3",
+                 "--out", str(tmp_path / "s1")]) == 0
+    assert "nothing to run: shard 1/3 gets none of the 1 episode" in capsys.readouterr().err
+    shards = [_reach_shard(tmp_path, 0, 3, 1), tmp_path / "s1", _reach_shard(tmp_path, 2, 3, 1)]
+    report = merge(tmp_path / "m", shards)
+    assert report.episodes == 1 and report.partial is None
+    assert json.loads((tmp_path / "m" / "summary.json").read_text())["config"]["episodes"] == 1
+
+
+def test_shards_of_different_splits_are_refused(tmp_path):
+    a = _reach_shard(tmp_path / "a", 0, 2, 2)
+    b = _reach_shard(tmp_path / "b", 1, 3, 2)
+    with pytest.raises(RunFolderError, match=r"not a shard of the same run.*shard: 0/2 .* 1/3"):
+        merge(tmp_path / "m", [a, b])
+
+
+def test_an_identity_with_the_policys_own_open_loop_reads_back_for_merging():
+    cfg = RolloutConfig(env_id=REACH, policy="openpi://127.0.0.1:8000", out="a", shard="1/2")
+    assert cfg.identity()["open_loop_steps"] == "policy default"
+    back = RolloutConfig.from_identity({**cfg.identity(), "episodes": 4}, "b")
+    assert back.identity() == {**cfg.identity(), "shard": None} and back.episodes == 4
+
+
+def test_a_negative_shard_is_the_one_line_shard_error(tmp_path, capsys):
+    assert main(["rollout", "--env", REACH, "--policy", "scripted", "--no-video", "--shard", "-1/2",
+                 "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("robosim-cosmos rollout: error: --shard must look like I/N") and "'-1/2'" in err
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(SystemExit):
+        main(["rollout", "--help"])
+    assert "round-robinovertaskxtierxepisode" in "".join(capsys.readouterr().out.split())  # as the README says
 
 
 # -- Ray --------------------------------------------------------------------------------------------

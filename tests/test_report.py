@@ -10,7 +10,10 @@ import json
 import os
 import re
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,14 @@ from robosim_cosmos.analysis.runs import (
 )
 from robosim_cosmos.analysis.stills import pick_episodes, video_frame
 from robosim_cosmos.cli import main
-from robosim_cosmos.errors import ConfigError, MissingDependencyError, ResourceNotFoundError, RunFolderError
+from robosim_cosmos.errors import (
+    ConfigError,
+    MissingDependencyError,
+    ProtocolError,
+    ResourceNotFoundError,
+    RunFolderError,
+)
+from robosim_cosmos.policy_api import ActionChunk, Layout, Policy
 
 REACH = "robosim_cosmos/DroidReach-v0"
 BROWSER_VARIABLE = "ROBOSIM_COSMOS_CHROMIUM"
@@ -300,6 +310,121 @@ def test_cli_bad_input_is_one_line_and_exit_2(folders, tmp_path, capsys, case):
     err = capsys.readouterr().err
     assert err.startswith("robosim-cosmos report: error: ") and err.count("\n") == 1, err
     assert not (tmp_path / "r.html").exists()
+
+
+# -- unfinished runs and errored episodes ---------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _killed_suite(tmp_path: Path, replay_chunk: Path) -> tuple[Path, list[str]]:
+    """A suite (vague, default tiers; 6 episodes each) SIGKILLed once its second member recorded
+    an episode: no suite_summary.json, the second member without its summary.json."""
+    out = tmp_path / "killed"
+    cmd = ["rollout", "--env", REACH, "--tiers", "vague,default", "--policy", f"replay:{replay_chunk}",
+           "--episodes", "6", "--max-steps", "150", "--no-video", "--out", str(out), "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-m", "robosim_cosmos.cli", *cmd], cwd=ROOT, start_new_session=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stderr=subprocess.DEVNULL)
+    second = out / "DroidReach" / "default" / "results.jsonl"
+    try:
+        deadline = time.monotonic() + 120
+        while not (second.is_file() and second.read_text().count("\n") >= 1):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return out, cmd
+
+
+def test_a_killed_run_and_suite_are_reported_marked_unfinished(tmp_path, replay_chunk, capsys):
+    suite, cmd = _killed_suite(tmp_path, replay_chunk)
+    member = suite / "DroidReach" / "default"
+    assert not (suite / "suite_summary.json").exists() and not (member / "summary.json").exists()
+    recorded = len((member / "results.jsonl").read_text().splitlines())
+    assert 1 <= recorded < 6
+    run = load_run(member)
+    assert run.kind == "run" and run.overall["episodes"] == recorded and run.policy == f"replay:{replay_chunk}"
+    assert run.unfinished is not None
+    assert f"unfinished run: {recorded} of 6 episodes recorded, no summary.json" in run.unfinished
+    assert f"robosim-cosmos {' '.join(cmd)}" in run.unfinished  # how to resume it
+    whole = load_run(suite)
+    assert whole.kind == "suite" and whole.tiers == ["vague", "default"] and whole.overall["episodes"] == 6 + recorded
+    assert whole.cells[(REACH, "vague")]["episodes"] == 6 and whole.cells[(REACH, "default")]["episodes"] == recorded
+    assert whole.unfinished is not None and f"unfinished: DroidReach/default {recorded} of 6" in whole.unfinished
+    out = tmp_path / "r.html"
+    assert main(["report", str(suite), str(member), "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(e.startswith("robosim-cosmos report: warning: ") for e in err)
+    assert "unfinished suite: no suite_summary.json" in err[0] and "unfinished run" in err[1]
+    text, _ = _parse(out)
+    assert "unfinished suite: no suite_summary.json" in text and f"{recorded} of 6 episodes recorded" in text
+    # the command it names resumes it; the report is then the finished suite's
+    assert main(cmd) == 0
+    assert load_run(suite).unfinished is None and load_run(suite).overall["episodes"] == 12
+
+
+def test_a_summary_older_than_its_results_is_an_unfinished_run(folders, tmp_path):
+    folder = tmp_path / "resumed"
+    shutil.copytree(folders["a"], folder)
+    lines = (folder / "results.jsonl").read_text().splitlines()
+    extra = {**json.loads(lines[-1]), "episode": 2, "seed": 2, "success": False}  # a resume killed after one more
+    (folder / "results.jsonl").write_text("\n".join([*lines, json.dumps(extra)]) + "\n")
+    run = load_run(folder)
+    assert run.overall["episodes"] == 3 and run.overall["successes"] == 2 and run.unfinished is not None
+    assert "unfinished run: 3 episodes recorded, summary.json sums up 2 of them" in run.unfinished
+    doc = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**doc, "episodes": 4}))  # as the resume with --episodes 4 records
+    assert "unfinished run: 3 of 4 episodes recorded" in (load_run(folder).unfinished or "")
+
+
+def test_a_partial_merge_is_reported_as_partial(tmp_path):
+    from robosim_cosmos.records.merge import merge
+    from robosim_cosmos.rollout.config import RolloutConfig
+
+    rollout(REACH, "scripted", episodes=3, out=tmp_path / "s0", video=False, progress=False, shard="0/2")
+    merge(tmp_path / "m", [tmp_path / "s0"], RolloutConfig.from_identity, allow_partial=True)
+    run = load_run(tmp_path / "m")
+    assert run.overall["episodes"] == 2 and run.unfinished == (
+        "partial merge: shards not given: 1/2; 1 episode(s) missing (summary.json's \"partial\")")
+    text, _ = _parse(build_report([tmp_path / "m"], tmp_path / "r.html"))
+    assert "partial merge: shards not given: 1/2" in text
+
+
+class _Raises(Policy):
+    """Raises in episode 1 (counted by its own resets), holds still otherwise."""
+
+    layout: Layout = "cosmos_ee_delta"
+    chunk_size = 8
+    needs_images = False
+
+    def __init__(self) -> None:
+        self.episode = -1
+
+    def reset(self) -> None:
+        self.episode += 1
+
+    def get_actions(self, observation, instruction):
+        if self.episode == 1:
+            raise ProtocolError("server went away <mid-chunk> & did not come back")
+        actions = np.zeros((8, 10), np.float32)
+        actions[:, 3] = actions[:, 7] = 1.0
+        return ActionChunk(actions, self.layout)
+
+
+def test_errored_episodes_are_listed_with_their_error(tmp_path, folders):
+    rollout(REACH, _Raises(), episodes=3, out=tmp_path / "errs", max_steps=16, video=False, progress=False)
+    text, page = _parse(build_report([tmp_path / "errs"], tmp_path / "r.html", labels=["flaky"]))
+    assert "Errored episodes" in page.headings
+    row = re.search(r"<tr><td>.*?flaky.*?</tr>", text[text.index('id="errors"'):], re.S)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
+    assert cells[1:5] == ["DroidReach", "default", "1", "1"]
+    assert "ProtocolError: server went away &lt;mid-chunk&gt; &amp; did not come back" in cells[5]
+    text, page = _parse(build_report([folders["a"]], tmp_path / "r.html"))
+    assert "Errored episodes" not in page.headings  # no section without an errored episode
 
 
 # -- in a real browser ----------------------------------------------------------------------------

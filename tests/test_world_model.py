@@ -294,6 +294,21 @@ def test_score_refuses_bad_input_with_one_line(scripted_run, tmp_path, capsys, r
     assert code == 2 and "\n" not in err and "has no forward_dynamics mode" in err
     assert main(["score", str(tmp_path), "--policy", f"replay:{replay_chunk}", "--mode", "inverse_dynamics"]) == 2
     assert "no saved chunks" in capsys.readouterr().err
+    # the scripted policy has no world model: said as it is for any such spec, before it is built
+    assert main(["score", str(scripted_run), "--policy", "scripted", "--mode", "forward_dynamics"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("robosim-cosmos score: error: policy scripted (ScriptedPolicy) has no forward_dynamics mode; a "
+                   "Cosmos 3 checkpoint through diffusers:PATH offers forward_dynamics and inverse_dynamics\n")
+
+
+def test_score_on_a_suite_folder_says_it_is_a_suite_and_names_its_members(tmp_path, capsys):
+    robosim_cosmos.rollout_suite("scripted", tasks="reach", tiers="vague,default", episodes=1, out=str(tmp_path),
+                                 video=False, quiet=True, max_steps=8, save_chunks=True)
+    assert main(["score", str(tmp_path), "--policy", "scripted", "--mode", "forward_dynamics"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{tmp_path} is a suite folder; score takes one run folder" in err
+    assert f"e.g. {tmp_path / 'DroidReach' / 'default'}" in err
+    assert "(members with saved chunks: DroidReach/default, DroidReach/vague)" in err
 
 
 # -- the tiny Cosmos 3 pipeline in closed loop, then offline in both modes ----------------------

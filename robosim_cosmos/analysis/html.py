@@ -84,6 +84,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 code { font-size: 12px; background: #eef1f5; padding: 1px 4px; border-radius: 3px; overflow-wrap: break-word; }
 .wide { overflow-x: auto; max-width: 100%; }
 .who, .nowrap { white-space: nowrap; }
+code.error-text { white-space: pre-wrap; overflow-wrap: anywhere; display: inline-block; max-width: 640px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px;
           vertical-align: -1px; }
 img.plot { display: block; max-width: 100%; height: auto; margin: 4px 0 8px; }

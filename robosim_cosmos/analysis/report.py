@@ -24,6 +24,8 @@ from .html import STYLE, Markup, esc, img, join, labelled, table, tag
 from .runs import BETA, INTERVAL_NAMES, WILSON, RunData, Stats, interval, load_runs, tier_order
 from .stills import stills
 
+MAX_ERRORS = 50
+"""Errored episodes listed per run at most (the rest are counted)."""
 MAX_STILLS = 24
 """Stills per run at most: enough to see how a policy behaves, small enough to keep the page light."""
 TRAJECTORY_COLUMNS = (("path_length_m", "path length (m)", 3), ("mean_speed_m_s", "mean speed (m/s)", 3),
@@ -69,7 +71,7 @@ def _when(stamp: str | None) -> str:
 
 
 def _notes(run: RunData) -> str:
-    notes = []
+    notes = [run.unfinished] if run.unfinished else []
     if run.interrupted:
         notes.append(f"interrupted by {run.interrupted}: partial results")
     if run.adaptive:
@@ -235,6 +237,31 @@ def _trajectory(runs: list[RunData]) -> Markup:
     return tag("section", join(parts), id="trajectory", class_="card")
 
 
+def _clip(text: str, limit: int = 2000) -> str:
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
+
+
+def _errors(runs: list[RunData]) -> Markup:
+    """The errored episodes and what they raised; nothing when no episode errored."""
+    rows: list[list[object]] = []
+    notes = []
+    for i, run in enumerate(runs):
+        errored = [ep for ep in run.episodes if ep.outcome == "error"]
+        rows += [[_who(run, i), env_name(ep.env_id), ep.tier, ep.line.get("episode"), ep.line.get("seed"),
+                  tag("code", _clip(str(ep.line["error"])), class_="error-text")] for ep in errored[:MAX_ERRORS]]
+        if len(errored) > MAX_ERRORS:
+            notes.append(f"{run.label}: {len(errored) - MAX_ERRORS} more errored episode(s) in its results.jsonl")
+    if not rows:
+        return Markup("")
+    return tag("section", join([
+        tag("h2", "Errored episodes"),
+        tag("p", "Episodes that raised (the policy, the env or the connection failed): left out of the success "
+                 "rate, counted under errors. The error as results.jsonl records it:", class_="note"),
+        table(["run", "task", "tier", "episode", "seed", "error"], rows, numeric=(3, 4)),
+        *(tag("p", note + ".", class_="note") for note in notes),
+    ]), id="errors", class_="card")
+
+
 def _stills(runs: list[RunData], limit: int) -> Markup:
     parts: list[object] = [tag("h2", "Episode stills"),
                            tag("p", "The frame 40 % into each episode's video.", class_="note")]
@@ -271,8 +298,8 @@ def _stills(runs: list[RunData], limit: int) -> Markup:
 
 def render(runs: list[RunData], max_stills: int = MAX_STILLS) -> str:
     """The report page for loaded runs (labelled), as HTML text."""
-    body = join([_header(runs), _success(runs), _world_model(runs), _events(runs), _trajectory(runs),
-                 _stills(runs, max_stills)])
+    body = join([_header(runs), _success(runs), _errors(runs), _world_model(runs), _events(runs),
+                 _trajectory(runs), _stills(runs, max_stills)])
     title = "Evaluation report: " + ", ".join(run.label for run in runs)
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

@@ -33,10 +33,10 @@ from ..kinematics.decode import ChunkDecoder
 from ..kinematics.gripper import grasp_to_droid
 from ..metrics.images import score_frame
 from ..metrics.world_model import View, fit, pool_records, summarize
-from ..policies.registry import create_policy
+from ..policies.registry import create_policy, policy_class, spec_kind
 from ..policy_api import WORLD_MODEL_MODES, Policy, WorldModel, WorldModelMode
 from ..records.chunks import SavedEpisode, load_episode, saved_episodes
-from ..records.files import CHUNKS_DIR, score_file
+from ..records.files import CHUNKS_DIR, RUN_FILE, SUITE_SUMMARY_FILE, score_file
 from ..records.results import write_atomic
 
 ScoreMode = WorldModelMode
@@ -55,6 +55,14 @@ def _open_run(run_dir: str | Path) -> _Run:
     path = Path(run_dir)
     if not path.is_dir():
         raise RunFolderError(f"{path} is not a run folder (no such directory)")
+    if not (path / RUN_FILE).is_file() and ((path / SUITE_SUMMARY_FILE).is_file() or any(path.glob(f"*/*/{RUN_FILE}"))):
+        members = sorted(run.parent for run in path.glob(f"*/*/{RUN_FILE}"))
+        saved = [m.relative_to(path).as_posix() for m in members if saved_episodes(m)]
+        example = (path / saved[0]) if saved else (members[0] if members else path / "<EnvName>/<tier>")
+        raise RunFolderError(
+            f"{path} is a suite folder; score takes one run folder: score each member of it, e.g. {example} "
+            f"(members with saved chunks: {', '.join(saved) if saved else 'none; run the suite with --save-chunks'})"
+        )
     files = saved_episodes(path)
     if not files:
         raise RunFolderError(
@@ -64,12 +72,22 @@ def _open_run(run_dir: str | Path) -> _Run:
     return _Run(path, files)
 
 
+def _no_mode(label: str, cls: type, mode: ScoreMode) -> ConfigError:
+    return ConfigError(f"policy {label} ({cls.__name__}) has no {mode} mode; a Cosmos 3 checkpoint through "
+                       "diffusers:PATH offers forward_dynamics and inverse_dynamics")
+
+
+def _check_spec(spec: str, mode: ScoreMode) -> None:
+    """A spec whose backend has no world-model mode is refused before anything is built (the
+    scripted policy, for one, would ask for a simulator env)."""
+    cls = policy_class(spec_kind(spec))
+    if not callable(getattr(cls, mode, None)):
+        raise _no_mode(spec, cls, mode)
+
+
 def _mode_method(policy: Policy, mode: ScoreMode, label: str) -> Callable[..., Any]:
     if not isinstance(policy, WorldModel):
-        raise ConfigError(
-            f"policy {label} ({type(policy).__name__}) has no {mode} mode; a Cosmos 3 checkpoint through "
-            "diffusers:PATH offers forward_dynamics and inverse_dynamics"
-        )
+        raise _no_mode(label, type(policy), mode)
     return policy.forward_dynamics if mode == "forward_dynamics" else policy.inverse_dynamics
 
 
@@ -186,6 +204,8 @@ def score_run(run_dir: str | Path, policy: str | Policy, mode: ScoreMode,
     if mode not in SCORE_MODES:
         raise ConfigError(f"unknown score mode {mode!r}; valid: {list(SCORE_MODES)}")
     run = _open_run(run_dir)
+    if isinstance(policy, str):
+        _check_spec(policy, mode)
     label = policy if isinstance(policy, str) else f"<object {type(policy).__name__}>"
     owned = isinstance(policy, str)
     model = create_policy(policy, **(policy_kwargs or {})) if isinstance(policy, str) else policy

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import Field, fields
@@ -14,9 +15,21 @@ from typing import Any, NoReturn
 from ..rollout.config import RolloutConfig
 from ..rollout.options import flag_help
 
+SIGNED_VALUE_FLAGS = ("--shard",)
+"""Flags whose value may start with ``-`` (``--shard -1/2``): argparse would take it for a flag."""
+
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (exit 2), like the command errors main() prints."""
+    """argparse with one-line usage errors (exit 2), like the command errors main() prints; a
+    value starting with ``-`` after one of :data:`SIGNED_VALUE_FLAGS` is kept as its value, so the
+    option's own check says what is wrong with it."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        for i in range(len(argv) - 2, -1, -1):
+            if argv[i] in SIGNED_VALUE_FLAGS and re.match(r"-\d", argv[i + 1]):
+                argv[i: i + 2] = [f"{argv[i]}={argv[i + 1]}"]
+        return super().parse_known_args(argv, namespace)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from typing import Any
+
+from .common import CommandLogFormatter
 
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis.report import build_report
 
-    print(build_report(args.run_dirs, args.out, labels=args.label or None, max_stills=args.max_stills))
+    # An unfinished run is reported with a warning (what is missing, how to resume): one stderr line.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(CommandLogFormatter(args.command))
+    logger = logging.getLogger("robosim_cosmos")
+    logger.addHandler(handler)
+    try:
+        print(build_report(args.run_dirs, args.out, labels=args.label or None, max_stills=args.max_stills))
+    finally:
+        logger.removeHandler(handler)
     return 0
 
 
@@ -18,8 +31,10 @@ def add(sub: Any) -> None:
         "report", help="one self-contained HTML page comparing runs or suites side by side",
         description="Write one HTML page (no external files or addresses; plots and stills embedded) comparing "
                     "run folders (summary.json) or suite folders (suite_summary.json): success per task and tier "
-                    "with 95 % intervals, world-model error by horizon step, events, trajectory metrics and a "
-                    "still from each episode's video. Needs matplotlib: pip install 'robosim_cosmos[report]'.",
+                    "with 95 % intervals, errored episodes and their errors, world-model error by horizon step, "
+                    "events, trajectory metrics and a still from each episode's video. An unfinished run or suite "
+                    "(killed: no summary) is reported from the episodes it recorded, marked unfinished. Needs "
+                    "matplotlib: pip install 'robosim_cosmos[report]'.",
     )
     rep.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="a run folder or a suite folder (repeatable)")
     rep.add_argument("--out", default="report.html", help="the HTML file to write (default report.html)")

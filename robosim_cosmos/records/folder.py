@@ -209,6 +209,26 @@ class RunFolder:
         write_atomic(self.run_file, json.dumps(doc, indent=2, default=str) + "\n")
         return True
 
+    def recorded_episodes(self) -> int | None:
+        """How many episodes the latest rollout into this folder set out to run (run.json's
+        ``episodes``); None when it does not say (an adaptive run, a folder from before it was kept)."""
+        try:
+            value = json.loads(self.run_file.read_text()).get("episodes")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    def note_episodes(self, episodes: int | None) -> None:
+        """Keep in run.json how many episodes this rollout sets out to run (None: adaptive), so a
+        run killed before its summary still says what it was to hold (``merge``, ``report``)."""
+        try:
+            doc = json.loads(self.run_file.read_text())
+        except (OSError, ValueError):
+            return
+        if isinstance(doc, dict) and doc.get("episodes", "absent") != episodes:
+            doc["episodes"] = episodes
+            write_atomic(self.run_file, json.dumps(doc, indent=2, default=str) + "\n")
+
     def clear(self) -> list[str]:
         """Delete this folder's run (results, summary, eval_info, run.json, ray.log, videos/); the names removed."""
         removed = []

@@ -1,8 +1,8 @@
 """Sharding without a cluster: ``--shard I/N`` runs a deterministic subset of a run's (or a
 suite's) episodes into its own folder; :mod:`.merge` combines the shard folders into one run.
 
-Episodes are dealt round-robin over task × episode: a suite's members (task × tier, in suite
-order) and episodes are flattened episode by episode, ``(e, m) → e · M + m``, and shard ``I``
+Episodes are dealt round-robin over task × tier × episode: a suite's members (task × tier, in
+suite order) and episodes are flattened episode by episode, ``(e, m) → e · M + m``, and shard ``I``
 (0-based) takes every index ``≡ I (mod N)``, so each shard gets every task and its share of the
 seeds. A single run is the case M = 1. The shard is part of the folder's identity, so a shard
 folder never resumes as another shard.

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from ..envs import InstructionTier
-from ..errors import ConfigError
 from ..metrics.success import outcome_summary
 from .files import SUITE_SUMMARY_FILE, SUMMARY_FILE
 from .folder import RunFolder
@@ -107,25 +106,6 @@ def suite_summary(root: Path, members: list[SuiteMember[Any]], suite: str | None
         "command": redact_argv(sys.argv, secret_values(first.policy_kwargs)),
         "interrupted": interrupted,
     }
-
-
-def merge_suite_summary(root: Path, shards: list[Path], config_of: ConfigFromIdentity) -> dict[str, Any] | None:
-    """Write ``root/suite_summary.json`` over member folders merged from suite shards (the first
-    shard's suite summary names the suite, its tasks and tiers)."""
-    try:
-        first = json.loads((shards[0] / SUITE_SUMMARY_FILE).read_text())
-        env_ids, tiers, suite = list(first["tasks"]), list(first["tiers"]), first.get("suite")
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ConfigError(f"{shards[0] / SUITE_SUMMARY_FILE} is unreadable or not a suite summary") from None
-    members = []
-    for env_id in env_ids:
-        for tier in tiers:
-            folder = root / env_name(env_id) / tier
-            identity = RunFolder(folder).recorded_identity()
-            if identity is None:
-                raise ConfigError(f"{folder} was not merged: no shard holds {env_name(env_id)}/{tier}")
-            members.append(SuiteMember(env_id, tier, config_of(identity, str(folder))))
-    return write_suite_summary(root, suite_summary(root, members, suite))
 
 
 def write_suite_summary(root: Path, summary: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -143,8 +143,8 @@ class RolloutConfig:
              "instance for this run")
     shard: Shard | str | None = option(
         None, flag="--shard", metavar="I/N", identity=True,
-        help="run only shard I (0-based) of N: episodes dealt round-robin over task x episode, into this --out; "
-             "combine the shard folders with `robosim-cosmos merge`")
+        help="run only shard I (0-based) of N: episodes dealt round-robin over task x tier x episode (a single run: "
+             "over its episodes), into this --out; combine the shard folders with `robosim-cosmos merge`")
 
     def __post_init__(self) -> None:
         task_of(self.env_id)  # ConfigError listing the ids
@@ -276,6 +276,8 @@ class RolloutConfig:
         for the rest; a shard in the identity is dropped (merged shards are one unsharded run)."""
         names = set(cls.option_names())
         values = {k: v for k, v in identity.items() if k in names and k != "shard"}
+        if values.get("open_loop_steps") == "policy default":  # how the identity records "unset" for some
+            values["open_loop_steps"] = None
         return cls(**{**values, "out": out, **fields})
 
 

@@ -54,6 +54,11 @@ class Plan:
         return len(self.done | set(self.new))
 
     def describe(self, cfg: RolloutConfig, path: Path) -> str | None:
+        if isinstance(cfg.shard, Shard) and not self.done and not self.new:
+            n = cfg.episodes
+            return (f"nothing to run: shard {cfg.shard.label} gets none of the {n} episode{'s' if n > 1 else ''} "
+                    f"of {cfg.env_id} ({cfg.instruction_tier} tier; episodes are dealt round-robin over task x tier "
+                    f"x episode); {path} records the empty shard, so `merge` takes it with the others")
         if not self.done:
             return None
         text = f"resuming {path}: {len(self.done)} episodes done, "

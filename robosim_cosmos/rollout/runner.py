@@ -161,6 +161,7 @@ class _Run:
         if folder.write_identity(self.identity, self.command) and plan.done:
             self.report.note(f"{folder.path} had no run.json (an older robosim_cosmos wrote it); its episodes match "
                              "this run, which is now recorded in run.json")
+        folder.note_episodes(cfg.episodes if cfg.episodes_adaptive is None else None)
         return plan
 
     def episodes(self) -> None:

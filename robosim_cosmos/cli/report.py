@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from typing import Any
-
-from .common import CommandLogFormatter
 
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis.report import build_report
 
-    # An unfinished run is reported with a warning (what is missing, how to resume): one stderr line.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)
-    handler.setFormatter(CommandLogFormatter(args.command))
-    logger = logging.getLogger("robosim_cosmos")
-    logger.addHandler(handler)
-    try:
-        print(build_report(args.run_dirs, args.out, labels=args.label or None, max_stills=args.max_stills))
-    finally:
-        logger.removeHandler(handler)
+    # An unfinished run is reported with a logged warning (what is missing, how to resume), which
+    # main's command_warnings turns into one stderr line.
+    print(build_report(args.run_dirs, args.out, labels=args.label or None, max_stills=args.max_stills))
     return 0
 
 

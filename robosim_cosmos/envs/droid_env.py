@@ -10,6 +10,7 @@ The env wires its parts together: the task (:mod:`.task_spec`), the controller
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -272,7 +273,7 @@ class DroidEnv(gym.Env):
             "speed_limited_total": self._speed_limited_total,
             "sim_time": float(self.data.time),
             "camera_rig": self.camera_rig.name,
-            "camera_poses": self._camera_poses,
+            "camera_poses": copy.deepcopy(self._camera_poses),  # each info owns its data (check_env)
         }
 
     # -- rendering ----------------------------------------------------------------------

@@ -117,10 +117,12 @@ def test_camera_jitter_is_seeded_bounded_and_off_by_default():
         u = env.unwrapped
         return np.stack([u.model.camera(c).pos.copy() for c in sorted(PLACEMENTS)])
 
-    plain = gym.make("robosim_cosmos/DroidReach-v0", obs_mode="state")
+    # the jitter moves the sim-evals rig's fixed poses (a drawn rig would move them anyway)
+    plain = gym.make("robosim_cosmos/DroidReach-v0", obs_mode="state", camera_rig="sim-evals")
     home = np.array([PLACEMENTS[c][0] for c in sorted(PLACEMENTS)])
     np.testing.assert_allclose(positions(plain, 0), home, atol=1e-12)
-    jittered = gym.make("robosim_cosmos/DroidReach-v0", obs_mode="state", camera_jitter=0.05)
+    jittered = gym.make("robosim_cosmos/DroidReach-v0", obs_mode="state", camera_jitter=0.05,
+                        camera_rig="sim-evals")
     a, b, c = positions(jittered, 3), positions(jittered, 3), positions(jittered, 4)
     np.testing.assert_array_equal(a, b)               # same seed, same cameras
     assert not np.allclose(a, c)                      # another seed moves them

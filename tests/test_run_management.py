@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from robosim_cosmos.cli import main
-from robosim_cosmos.errors import ProtocolError, RunFolderError
+from robosim_cosmos.errors import ConfigError, ProtocolError, RunFolderError
 from robosim_cosmos.metrics.success import beta_interval, wilson_interval
 from robosim_cosmos.policies.replay import ReplayPolicy
 from robosim_cosmos.policy_api import ActionChunk, Layout, Policy
@@ -87,7 +87,7 @@ def test_other_settings_are_refused_same_settings_resume_and_overwrite_starts_ov
         "env_id": REACH, "policy": f"replay:{replay_chunk}", "policy_kwargs": {}, "seed": 5, "open_loop_steps": 8,
         "instruction": None, "video": False, "robot": "embedded", "execution": "native", "max_steps": STEPS,
         "render_quality": "fast", "instruction_tier": "default", "shard": None, "image_size": [180, 320],
-        "version": "0.1.0",
+        "camera_rig": "droid", "version": "0.1.0",
     }
     before = _snapshot(out)
     assert set(before) == {"run.json", "results.jsonl", "summary.json", "eval_info.json"}
@@ -176,6 +176,25 @@ def test_a_run_from_before_instruction_tiers_resumes_as_the_default_tier(tmp_pat
     # Another tier is another run.
     assert main(_args(out, replay_chunk, "--episodes", "3", "--tiers", "vague")) == 2
     assert 'instruction_tier: "default" in the folder, "vague" now' in capsys.readouterr().err
+
+
+def test_a_run_from_before_camera_rigs_resumes_with_the_sim_evals_poses_it_had(tmp_path, capsys, replay_chunk):
+    out = tmp_path / "run"
+    assert main(_args(out, replay_chunk, "--quiet", "--camera-rig", "sim-evals")) == 0
+    lines = _lines(out)
+    assert lines[0]["camera_poses"]["exterior_image_1_left"]["pos"] == [0.05, 0.57, 0.66]
+    # As the previous version wrote it: no camera_rig in run.json.
+    run = json.loads((out / "run.json").read_text())
+    del run["identity"]["camera_rig"]
+    (out / "run.json").write_text(json.dumps(run))
+    capsys.readouterr()
+    assert main(_args(out, replay_chunk, "--episodes", "3", "--camera-rig", "sim-evals")) == 0
+    assert f"resuming {out}: 2 episodes done, 1 to run" in capsys.readouterr().err
+    # The new default draws its poses: another run.
+    assert main(_args(out, replay_chunk, "--episodes", "3")) == 2
+    assert 'camera_rig: "sim-evals" in the folder, "droid" now' in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="camera_rig"):
+        RolloutConfig(env_id=REACH, policy=f"replay:{replay_chunk}", camera_rig="isaac")
 
 
 # -- errors apart from failures, --retry-errors -------------------------------------------------

@@ -10,7 +10,9 @@ The env wires its parts together: the task (:mod:`.task_spec`), the controller
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +27,8 @@ from ..kinematics.decode import ChunkDecoder
 from ..kinematics.ik import pose_error
 from ..kinematics.normalization import ActionStats
 from ..observations import CAMERAS, DEFAULT_CAMERA, DROID_IMAGE_SIZE
+from .camera_rig import DEFAULT_RIG
+from .camera_rig import camera_rig as resolve_rig
 from .control import ACTION_MODES, ActionMode, Controller, StepTargets, home_command
 from .events import EventDetector
 from .forecast import Forecast, Forecaster
@@ -78,9 +82,13 @@ class DroidEnv(gym.Env):
     simulated ahead on a copy of the state: :meth:`forecast`. ``info["clipped_values"]``
     counts the values clipped this step: normalized values the decoder clipped into [−1, 1]
     (``cosmos``), or velocities clipped into [−1, 1], a gripper clipped into [0, 1] and joint
-    targets held at a joint limit (``joint_velocity``). ``camera_jitter``
-    (metres, default 0): each reset moves both exterior cameras by an offset drawn uniformly
-    in ±jitter along x and y from the episode's seed (RoboLab jitters ±0.05).
+    targets held at a joint limit (``joint_velocity``). ``camera_rig``: the exterior cameras'
+    lens and poses (:mod:`.camera_rig`): ``droid`` (default: each reset draws both poses from the
+    spread of real DROID calibrations, seeded), ``sim-evals`` (the public simulators' fixed
+    poses) or two explicit poses; ``info["camera_poses"]`` holds each exterior camera's pose and
+    ``info["camera_rig"]`` the rig's name. ``camera_jitter`` (metres, default 0): each reset then
+    moves both exterior cameras by an offset drawn uniformly in ±jitter along x and y from the
+    episode's seed (RoboLab jitters the sim-evals poses ±0.05).
     ``render_quality``: ``fast`` (flat materials, no shadows, no anti-aliasing) or ``faithful``
     (wood, floor and wall textures, a lab backdrop, the smooth bowl mesh, a shadow-casting key
     light and a fill light, 4× anti-aliasing; several times slower). Physics is the same in both.
@@ -109,9 +117,11 @@ class DroidEnv(gym.Env):
         render_quality: RenderQuality = "fast",
         gripper: str | None = None,
         instruction_tier: InstructionTier = "default",
+        camera_rig: str | Sequence[Any] = DEFAULT_RIG,
     ) -> None:
         h, w = _check_arguments(action_mode, obs_mode, render_mode, image_size, camera_jitter, render_quality)
         self.render_quality: RenderQuality = render_quality
+        self.camera_rig = resolve_rig(camera_rig)  # a bad rig fails before the scene is built
         self.task: Task = make_task(task)
         self.instruction_tier: InstructionTier = check_tier(instruction_tier)
         self.task.tier = self.instruction_tier
@@ -127,7 +137,8 @@ class DroidEnv(gym.Env):
         self.readout = RobotReadout(self.model, self.robot)
         self.controller = Controller(self.model, self.robot, action_mode, self.decoder)
         self.camera_jitter = float(camera_jitter)
-        self.cameras = Cameras(self.model, self.image_size, self.readout, self.camera_jitter)
+        self.cameras = Cameras(self.model, self.image_size, self.readout, self.camera_jitter, self.camera_rig)
+        self._camera_poses: dict[str, dict[str, Any]] = {}
         self.forecaster = Forecaster(self.model, self.controller, self.readout.joints, self.readout.ee_pose)
         self._frame_now: tuple[str, np.ndarray] | None = None  # the forecast's frame of this state
         self.events = self._event_detector()
@@ -203,7 +214,8 @@ class DroidEnv(gym.Env):
         self._frame_now = None
         self.readout.go_home(d)
         instruction = self.task.reset(d, self.np_random)
-        self.cameras.jitter(self.np_random)  # drawn after the task so a seed's layout does not depend on it
+        # drawn after the task so a seed's layout does not depend on the rig
+        self._camera_poses = self.cameras.place(self.np_random)
         self.instruction = self._instruction_override or (options or {}).get("instruction") or instruction
         self.controller.hold(d, frames.DROID_HOME, 0.0)
         mujoco.mj_forward(m, d)
@@ -260,6 +272,8 @@ class DroidEnv(gym.Env):
             "speed_limited": targets.speed_limited,
             "speed_limited_total": self._speed_limited_total,
             "sim_time": float(self.data.time),
+            "camera_rig": self.camera_rig.name,
+            "camera_poses": copy.deepcopy(self._camera_poses),  # each info owns its data (check_env)
         }
 
     # -- rendering ----------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """What the env shows: DROID's observation keys (robot state, three cameras) and the camera
-images, rendered lazily, with the exterior cameras jittered per episode and a robot mask."""
+images, rendered lazily, with the exterior cameras placed per episode by a rig and a robot mask."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from gymnasium import spaces
 from ..errors import InvalidInputError
 from ..kinematics import frames
 from ..observations import CAMERAS, EXTERIOR_CAMERAS
+from .camera_rig import CameraPose, CameraRig
 from .rendering import CameraRenderer
 from .robot_state import RobotReadout
 
@@ -43,17 +44,19 @@ def check_camera(camera: str) -> None:
 
 
 class Cameras:
-    """The scene's cameras at one image size: images, robot masks and the exterior jitter.
+    """The scene's cameras at one image size: images, robot masks and the exterior rig.
 
-    jitter (metres): each :meth:`jitter` moves both exterior cameras by an offset drawn
-    uniformly in ±jitter along x and y."""
+    rig: the exterior cameras' lens and poses (:mod:`.camera_rig`); jitter (metres): each
+    :meth:`place` then moves both by an offset drawn uniformly in ±jitter along x and y."""
 
     def __init__(self, model: mujoco.MjModel, image_size: tuple[int, int], readout: RobotReadout,
-                 jitter: float) -> None:
-        self.model, self.image_size, self.jitter_m = model, image_size, float(jitter)
+                 jitter: float, rig: CameraRig) -> None:
+        self.model, self.image_size, self.jitter_m, self.rig = model, image_size, float(jitter), rig
         self._renderer: CameraRenderer | None = None
         self._exterior = np.array([model.camera(c).id for c in EXTERIOR_CAMERAS])
-        self._exterior_home = model.cam_pos[self._exterior].copy()
+        # the renderer reads the lens from the model on every frame: set once, it holds for the env
+        model.cam_intrinsic[self._exterior, :2] = rig.lens.focal_m
+        self.poses: tuple[CameraPose, ...] = ()
         self._robot_geoms = np.append(readout.geoms, False)  # id −1 (nothing) indexes the trailing False
 
     def _get(self) -> CameraRenderer:
@@ -71,12 +74,18 @@ class Cameras:
         check_camera(camera)
         return self._robot_geoms[self._get().render_geom_ids(data, camera)]
 
-    def jitter(self, rng: np.random.Generator) -> None:
-        """Move the exterior cameras to new offsets from their home (nothing without jitter)."""
+    def place(self, rng: np.random.Generator) -> dict[str, dict[str, Any]]:
+        """Put the exterior cameras where the rig draws them for this episode, then jittered
+        (a fixed rig without jitter draws nothing); their poses, JSON-ready, by camera."""
+        poses: tuple[CameraPose, ...] = self.rig.draw(rng)
         if self.jitter_m > 0.0:
             offsets = rng.uniform(-self.jitter_m, self.jitter_m, (len(self._exterior), 2))
-            self.model.cam_pos[self._exterior] = self._exterior_home
-            self.model.cam_pos[self._exterior, :2] += offsets
+            poses = tuple(p.shifted(o) for p, o in zip(poses, offsets, strict=True))
+        for cam, pose in zip(self._exterior, poses, strict=True):
+            self.model.cam_pos[cam] = pose.pos
+            self.model.cam_quat[cam] = pose.quat
+        self.poses = poses
+        return {name: pose.to_json() for name, pose in zip(EXTERIOR_CAMERAS, poses, strict=True)}
 
     def upload_meshes(self, mesh_ids: list[int]) -> None:
         """Meshes a reset rescaled, sent again to a renderer that exists."""

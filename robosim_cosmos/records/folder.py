@@ -23,9 +23,11 @@ from ..observations import DROID_IMAGE_SIZE
 from .files import LOCK_FILE, RESULTS_FILE, RUN_FILE, RUN_FILES, VIDEOS_DIR
 from .results import parse_results, write_atomic
 
-_IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None, "image_size": list(DROID_IMAGE_SIZE)}
+_IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None, "image_size": list(DROID_IMAGE_SIZE),
+                            "camera_rig": "sim-evals"}
 """Identity fields added since run.json existed, with the value every earlier run had (its
-instructions were the ``default`` tier's), so those folders still resume."""
+instructions were the ``default`` tier's, its cameras the sim-evals poses), so those folders
+still resume."""
 
 _HINT = ("use another --out (out=) for a new run, or --overwrite (overwrite=True) to delete its results and "
          "start over")

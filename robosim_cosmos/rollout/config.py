@@ -12,6 +12,7 @@ from typing import Any, Literal, get_args
 
 from .._version import __version__
 from ..envs import InstructionTier, check_tier, task_of
+from ..envs.camera_rig import DEFAULT_RIG, rig_text
 from ..envs.scene import RENDER_QUALITIES as RENDER_QUALITIES  # the CLI's choices
 from ..envs.scene import RenderQuality, check_render_quality
 from ..errors import ConfigError
@@ -48,6 +49,9 @@ class RolloutConfig:
     worker processes run episodes in parallel, each with its own env and policy.
     ``render_quality``: the env's look, ``fast`` or ``faithful`` (textures, shadows, AA;
     several times slower; what an image policy sees, so part of the run identity).
+    ``camera_rig``: the exterior cameras (``envs.camera_rig``): ``droid`` (poses drawn per episode
+    like DROID's, the default), ``sim-evals`` (the public simulators' fixed poses) or two explicit
+    poses (a list, or its JSON text); also part of the identity.
     ``instruction_tier``: which of the task's instruction templates the env samples from
     (``vague``, ``default`` or ``specific``; the scene of a seed is the same in every tier).
     ``image_size``: (height, width) of every camera (DROID records 180 × 320; RoboLab's Cosmos 3
@@ -111,6 +115,11 @@ class RolloutConfig:
     render_quality: RenderQuality = option(
         "fast", flag="--render-quality", choices=RENDER_QUALITIES, identity=True, env="render_quality",
         help="fast: flat look (default); faithful: textures, shadows, anti-aliasing (slower)")
+    camera_rig: str = option(
+        DEFAULT_RIG, flag="--camera-rig", metavar="RIG", identity=True, env="camera_rig",
+        help="the exterior cameras: droid (each episode draws both poses from the spread of real DROID "
+             "calibrations; default), sim-evals (the public DROID simulators' fixed poses) or a JSON list of two "
+             "poses, each [x, y, z, rx, ry, rz] as DROID records its extrinsics")
     instruction_tier: InstructionTier = option(
         "default", identity=True, env="instruction_tier",
         help="the instruction tier the env samples from (the CLI's --tiers)")
@@ -168,6 +177,7 @@ class RolloutConfig:
         if self.execution not in EXECUTIONS:
             raise ConfigError(f"unknown execution {self.execution!r}; valid: {list(EXECUTIONS)}")
         check_render_quality(self.render_quality)  # ConfigError naming the valid ones
+        object.__setattr__(self, "camera_rig", rig_text(self.camera_rig))  # ConfigError for a bad rig
         check_tier(self.instruction_tier)  # ConfigError naming the tiers
         check_scoring(self.world_model_scoring)
         object.__setattr__(self, "save_chunks", bool(self.save_chunks))

@@ -83,6 +83,7 @@ class _Episode:
         info: Mapping[str, Any] = reset_info
         instruction = info["instruction"]
         self.result.instruction = instruction
+        self.result.camera_poses = info.get("camera_poses")
         _record_outcome(self.result, info)
         self.policy.reset()
         ee = self.base.ee_pose()

@@ -20,6 +20,10 @@ CLEARANCE_M = 0.012
 DROP_GAP_M = 0.002
 """Objects that start inside another are put this far above its floor (not yet touching)."""
 
+class NoLayoutError(ConfigError):
+    """No overlap-free layout was found for the objects at their drawn sizes."""
+
+
 Pose = tuple[np.ndarray, float]
 """Base position [3] and yaw (rad)."""
 
@@ -56,7 +60,7 @@ def sample_layout(rng: np.random.Generator, items: dict[str, Instance], layout: 
             # lengthwise in the container, so a long object lies flat on its floor
             poses[slot] = (base + np.array([0.0, 0.0, floor + DROP_GAP_M]), yaw + float(rng.uniform(-0.1, 0.1)))
         return poses, region
-    raise ConfigError(f"task {task!r}: no overlap-free layout found in 200 tries")
+    raise NoLayoutError(f"task {task!r}: no overlap-free layout found in 200 tries")
 
 
 def _scatter(rng: np.random.Generator, items: dict[str, Instance], layout: Layout, starts_in: dict[str, str],

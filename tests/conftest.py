@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -129,3 +132,27 @@ def asyncio_ws_server(
 def ws_server() -> Callable[..., contextlib.AbstractContextManager[int]]:
     """:func:`asyncio_ws_server`, as a fixture: ``with ws_server(handler) as port: ...``."""
     return asyncio_ws_server
+
+
+def sigkill_cli_after_first_result(args: list[str], results: Path, timeout: float = 120.0) -> None:
+    """Run ``robosim-cosmos ARGS`` in its own process group and SIGKILL the whole group once
+    ``results`` holds a line: a run killed mid-way, with no chance to write its summary."""
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "robosim_cosmos.cli", *args], cwd=root, start_new_session=True,
+                            env=dict(os.environ, PYTHONPATH=str(root)), stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while not (results.is_file() and results.read_text().count("\n") >= 1):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def sigkill_cli() -> Callable[..., None]:
+    """:func:`sigkill_cli_after_first_result`, as a fixture."""
+    return sigkill_cli_after_first_result

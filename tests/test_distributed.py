@@ -203,7 +203,7 @@ def test_a_missing_shard_is_refused_or_merged_marked_partial_and_resumes_whole(t
     assert "partial" not in whole.summary and whole.summary["overall"]["episodes"] == 6
 
 
-def test_a_sigkilled_shard_is_missing_episodes_until_its_command_runs_again(tmp_path, replay_chunk):
+def test_a_sigkilled_shard_is_missing_episodes_until_its_command_runs_again(tmp_path, replay_chunk, sigkill_cli):
     n = 8
     s0 = tmp_path / "s0"
     robosim_cosmos.rollout(REACH, f"replay:{replay_chunk}", episodes=n, max_steps=150, out=str(s0), video=False,
@@ -211,18 +211,7 @@ def test_a_sigkilled_shard_is_missing_episodes_until_its_command_runs_again(tmp_
     s1 = tmp_path / "s1"
     cmd = ["rollout", "--env", REACH, "--policy", f"replay:{replay_chunk}", "--episodes", str(n), "--max-steps",
            "150", "--no-video", "--shard", "1/2", "--out", str(s1), "--quiet"]
-    proc = subprocess.Popen([sys.executable, "-m", "robosim_cosmos.cli", *cmd], cwd=ROOT, start_new_session=True,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not ((s1 / "results.jsonl").is_file() and (s1 / "results.jsonl").read_text().count("\n") >= 1):
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    sigkill_cli(cmd, s1 / "results.jsonl")
     recorded = {r["episode"] for r in _lines(s1)}
     assert not (s1 / "summary.json").exists() and 1 <= len(recorded) < n // 2
     missing = sorted({1, 3, 5, 7} - recorded)

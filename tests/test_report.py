@@ -10,10 +10,7 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -317,30 +314,18 @@ def test_cli_bad_input_is_one_line_and_exit_2(folders, tmp_path, capsys, case):
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _killed_suite(tmp_path: Path, replay_chunk: Path) -> tuple[Path, list[str]]:
+def _killed_suite(tmp_path: Path, replay_chunk: Path, sigkill_cli: Any) -> tuple[Path, list[str]]:
     """A suite (vague, default tiers; 6 episodes each) SIGKILLed once its second member recorded
     an episode: no suite_summary.json, the second member without its summary.json."""
     out = tmp_path / "killed"
     cmd = ["rollout", "--env", REACH, "--tiers", "vague,default", "--policy", f"replay:{replay_chunk}",
            "--episodes", "6", "--max-steps", "150", "--no-video", "--out", str(out), "--quiet"]
-    proc = subprocess.Popen([sys.executable, "-m", "robosim_cosmos.cli", *cmd], cwd=ROOT, start_new_session=True,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stderr=subprocess.DEVNULL)
-    second = out / "DroidReach" / "default" / "results.jsonl"
-    try:
-        deadline = time.monotonic() + 120
-        while not (second.is_file() and second.read_text().count("\n") >= 1):
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    sigkill_cli(cmd, out / "DroidReach" / "default" / "results.jsonl")
     return out, cmd
 
 
-def test_a_killed_run_and_suite_are_reported_marked_unfinished(tmp_path, replay_chunk, capsys):
-    suite, cmd = _killed_suite(tmp_path, replay_chunk)
+def test_a_killed_run_and_suite_are_reported_marked_unfinished(tmp_path, replay_chunk, capsys, sigkill_cli):
+    suite, cmd = _killed_suite(tmp_path, replay_chunk, sigkill_cli)
     member = suite / "DroidReach" / "default"
     assert not (suite / "suite_summary.json").exists() and not (member / "summary.json").exists()
     recorded = len((member / "results.jsonl").read_text().splitlines())

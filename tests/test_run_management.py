@@ -87,7 +87,7 @@ def test_other_settings_are_refused_same_settings_resume_and_overwrite_starts_ov
         "env_id": REACH, "policy": f"replay:{replay_chunk}", "policy_kwargs": {}, "seed": 5, "open_loop_steps": 8,
         "instruction": None, "video": False, "robot": "embedded", "execution": "native", "max_steps": STEPS,
         "render_quality": "fast", "instruction_tier": "default", "shard": None, "image_size": [180, 320],
-        "camera_rig": "droid", "version": "0.1.0",
+        "camera_rig": "droid", "room": "droid", "version": "0.1.0",
     }
     before = _snapshot(out)
     assert set(before) == {"run.json", "results.jsonl", "summary.json", "eval_info.json"}
@@ -195,6 +195,20 @@ def test_a_run_from_before_camera_rigs_resumes_with_the_sim_evals_poses_it_had(t
     assert 'camera_rig: "sim-evals" in the folder, "droid" now' in capsys.readouterr().err
     with pytest.raises(ConfigError, match="camera_rig"):
         RolloutConfig(env_id=REACH, policy=f"replay:{replay_chunk}", camera_rig="isaac")
+
+
+def test_a_run_from_before_rooms_resumes_in_the_plain_room_it_had(tmp_path, capsys, replay_chunk):
+    out = tmp_path / "run"
+    assert main(_args(out, replay_chunk, "--quiet", "--room", "plain")) == 0
+    assert _lines(out)[0]["room"] == {"style": "plain"}
+    run = json.loads((out / "run.json").read_text())
+    del run["identity"]["room"]  # as the previous version wrote it
+    (out / "run.json").write_text(json.dumps(run))
+    capsys.readouterr()
+    assert main(_args(out, replay_chunk, "--episodes", "3", "--room", "plain")) == 0
+    assert f"resuming {out}: 2 episodes done, 1 to run" in capsys.readouterr().err
+    assert main(_args(out, replay_chunk, "--episodes", "3")) == 2  # the drawn rooms are another run
+    assert 'room: "plain" in the folder, "droid" now' in capsys.readouterr().err
 
 
 # -- errors apart from failures, --retry-errors -------------------------------------------------

@@ -43,6 +43,8 @@ from .observation import (
 )
 from .registry import check_tier, make_task
 from .robot_state import PrivilegedState, RobotReadout
+from .room_model import ROOM_GROUP, RoomModel
+from .rooms import DEFAULT_ROOM, Room, RoomStyle, check_room, draw_room
 from .scene import CONTROL_HZ, RenderQuality, build_scene, check_render_quality
 from .task import Task, subtree
 from .task_spec import InstructionTier
@@ -88,7 +90,10 @@ class DroidEnv(gym.Env):
     poses) or two explicit poses; ``info["camera_poses"]`` holds each exterior camera's pose and
     ``info["camera_rig"]`` the rig's name. ``camera_jitter`` (metres, default 0): each reset then
     moves both exterior cameras by an offset drawn uniformly in ±jitter along x and y from the
-    episode's seed (RoboLab jitters the sim-evals poses ±0.05).
+    episode's seed (RoboLab jitters the sim-evals poses ±0.05). ``room``: what surrounds the
+    station (:mod:`.rooms`): ``droid`` (default: each reset draws a room, work surface, clutter
+    and lights from DROID's scene-type mix, seeded), one scene type (``industrial_office``,
+    ``kitchen``, ``office``) or ``plain`` (the bare grey room); ``info["room"]`` says which.
     ``render_quality``: ``fast`` (flat materials, no shadows, no anti-aliasing) or ``faithful``
     (wood, floor and wall textures, a lab backdrop, the smooth bowl mesh, a shadow-casting key
     light and a fill light, 4× anti-aliasing; several times slower). Physics is the same in both.
@@ -118,10 +123,12 @@ class DroidEnv(gym.Env):
         gripper: str | None = None,
         instruction_tier: InstructionTier = "default",
         camera_rig: str | Sequence[Any] = DEFAULT_RIG,
+        room: RoomStyle = DEFAULT_ROOM,
     ) -> None:
         h, w = _check_arguments(action_mode, obs_mode, render_mode, image_size, camera_jitter, render_quality)
         self.render_quality: RenderQuality = render_quality
         self.camera_rig = resolve_rig(camera_rig)  # a bad rig fails before the scene is built
+        self.room: RoomStyle = check_room(room)
         self.task: Task = make_task(task)
         self.instruction_tier: InstructionTier = check_tier(instruction_tier)
         self.task.tier = self.instruction_tier
@@ -129,7 +136,7 @@ class DroidEnv(gym.Env):
         self.image_size = (h, w)
         self._instruction_override = instruction
         scene = build_scene(self.task.objects, robot=robot, image_size=(h, w), render_quality=render_quality,
-                            gripper=gripper, instances=self.task.instances)
+                            gripper=gripper, instances=self.task.instances, room=self.room)
         self.model, self.robot = scene.model, scene.robot
         self.data = mujoco.MjData(self.model)
         self.task.bind(self.model, finger_bodies=self.robot.finger_bodies)
@@ -137,8 +144,12 @@ class DroidEnv(gym.Env):
         self.readout = RobotReadout(self.model, self.robot)
         self.controller = Controller(self.model, self.robot, action_mode, self.decoder)
         self.camera_jitter = float(camera_jitter)
-        self.cameras = Cameras(self.model, self.image_size, self.readout, self.camera_jitter, self.camera_rig)
+        self.cameras = Cameras(self.model, self.image_size, self.readout, self.camera_jitter, self.camera_rig,
+                               static_group=ROOM_GROUP if self.room != "plain" else None)
         self._camera_poses: dict[str, dict[str, Any]] = {}
+        self.room_model = RoomModel(self.model) if self.room != "plain" else None
+        self.drawn_room: Room | None = None  # this episode's room (None in the plain room)
+        self._room_info: dict[str, Any] = {"style": self.room}
         self.forecaster = Forecaster(self.model, self.controller, self.readout.joints, self.readout.ee_pose)
         self._frame_now: tuple[str, np.ndarray] | None = None  # the forecast's frame of this state
         self.events = self._event_detector()
@@ -216,6 +227,7 @@ class DroidEnv(gym.Env):
         instruction = self.task.reset(d, self.np_random)
         # drawn after the task so a seed's layout does not depend on the rig
         self._camera_poses = self.cameras.place(self.np_random)
+        self._room_info = self._draw_room()  # drawn last: a seed's layout and rig do not depend on it
         self.instruction = self._instruction_override or (options or {}).get("instruction") or instruction
         self.controller.hold(d, frames.DROID_HOME, 0.0)
         mujoco.mj_forward(m, d)
@@ -225,6 +237,21 @@ class DroidEnv(gym.Env):
         self.reanchor()
         self._cmd = replace(self._cmd, target_pose=self._cmd.anchor.copy())
         return self._observation(), self._info(StepTargets(self._cmd, (0.0, 0.0), 0, False), (0.0, 0.0), ())
+
+    def _draw_room(self) -> dict[str, Any]:
+        """Draw and show this episode's room (``plain``: none); what identifies it, JSON-ready."""
+        if self.room_model is None:
+            return {"style": self.room}
+        m, d = self.model, self.data
+        mujoco.mj_kinematics(m, d)
+        fixed = (0, m.body("room").id, m.body("table").id)
+        keep_out = [(d.geom_xpos[g, :2].copy(), float(m.geom_rbound[g])) for g in range(m.ngeom)
+                    if m.geom_bodyid[g] not in fixed and not self.readout.geoms[g]]
+        room = draw_room(self.np_random, self.room, keep_out, self.room_model.capacity)
+        self.room_model.apply(room)
+        self.cameras.forget_layers()
+        self.drawn_room = room
+        return {"style": self.room, **room.to_json()}
 
     def step(self, action):
         action = self.controller.check(action)
@@ -274,6 +301,7 @@ class DroidEnv(gym.Env):
             "sim_time": float(self.data.time),
             "camera_rig": self.camera_rig.name,
             "camera_poses": copy.deepcopy(self._camera_poses),  # each info owns its data (check_env)
+            "room": copy.deepcopy(self._room_info),
         }
 
     # -- rendering ----------------------------------------------------------------------

@@ -43,15 +43,33 @@ def check_camera(camera: str) -> None:
         raise InvalidInputError(f"unknown camera {camera!r}; valid: {list(CAMERAS)}")
 
 
+def _groups(*shown: int) -> mujoco.MjvOption:
+    option = mujoco.MjvOption()
+    option.geomgroup[:] = [int(g in shown) for g in range(len(option.geomgroup))]
+    return option
+
+
 class Cameras:
     """The scene's cameras at one image size: images, robot masks and the exterior rig.
 
     rig: the exterior cameras' lens and poses (:mod:`.camera_rig`); jitter (metres): each
-    :meth:`place` then moves both by an offset drawn uniformly in ±jitter along x and y."""
+    :meth:`place` then moves both by an offset drawn uniformly in ±jitter along x and y.
+    ``static_group``: the geom group of a drawn room (None: no room). Nothing in it moves during
+    an episode and the exterior cameras stand still, so each exterior camera renders the room
+    once per episode with its depth, and every frame draws only the rest and keeps, per pixel,
+    whichever is nearer: the same image for a fraction of the cost (what the layers cannot show
+    is a shadow cast from one onto the other: the robot's onto the room's furniture, the
+    clutter's onto the table). The wrist camera moves and draws everything."""
 
     def __init__(self, model: mujoco.MjModel, image_size: tuple[int, int], readout: RobotReadout,
-                 jitter: float, rig: CameraRig) -> None:
+                 jitter: float, rig: CameraRig, static_group: int | None = None) -> None:
         self.model, self.image_size, self.jitter_m, self.rig = model, image_size, float(jitter), rig
+        self.static_group = static_group
+        shown = (0, 1, 2)
+        self._full = _groups(*shown, static_group) if static_group is not None else None
+        self._moving = _groups(*shown)
+        self._static = _groups(static_group) if static_group is not None else None
+        self._layers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._renderer: CameraRenderer | None = None
         self._exterior = np.array([model.camera(c).id for c in EXTERIOR_CAMERAS])
         # the renderer reads the lens from the model on every frame: set once, it holds for the env
@@ -67,12 +85,25 @@ class Cameras:
     def render(self, data: mujoco.MjData, camera: str) -> np.ndarray:
         """One camera image uint8 [H, W, 3]."""
         check_camera(camera)
-        return self._get().render(data, camera)
+        renderer = self._get()
+        if self._static is None:
+            return renderer.render(data, camera)
+        if camera not in EXTERIOR_CAMERAS:
+            return renderer.render(data, camera, self._full)
+        if camera not in self._layers:
+            self._layers[camera] = renderer.render_rgbd(data, camera, self._static)
+        still_rgb, still_depth = self._layers[camera]
+        rgb, depth = renderer.render_rgbd(data, camera, self._moving)
+        return np.where((depth > still_depth)[..., None], rgb, still_rgb)  # reversed z: nearer is larger
+
+    def forget_layers(self) -> None:
+        """The room or a camera moved: render the still layers again."""
+        self._layers.clear()
 
     def robot_mask(self, data: mujoco.MjData, camera: str) -> np.ndarray:
         """bool [H, W]: where the robot (arm and gripper) is seen, occlusion included."""
         check_camera(camera)
-        return self._robot_geoms[self._get().render_geom_ids(data, camera)]
+        return self._robot_geoms[self._get().render_geom_ids(data, camera, self._full)]
 
     def place(self, rng: np.random.Generator) -> dict[str, dict[str, Any]]:
         """Put the exterior cameras where the rig draws them for this episode, then jittered
@@ -81,6 +112,7 @@ class Cameras:
         if self.jitter_m > 0.0:
             offsets = rng.uniform(-self.jitter_m, self.jitter_m, (len(self._exterior), 2))
             poses = tuple(p.shifted(o) for p, o in zip(poses, offsets, strict=True))
+        self.forget_layers()
         for cam, pose in zip(self._exterior, poses, strict=True):
             self.model.cam_pos[cam] = pose.pos
             self.model.cam_quat[cam] = pose.quat
@@ -93,6 +125,7 @@ class Cameras:
             self._renderer.upload_meshes(mesh_ids)
 
     def close(self) -> None:
+        self.forget_layers()
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None

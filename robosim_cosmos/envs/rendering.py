@@ -36,13 +36,29 @@ class CameraRenderer:
                 ) from exc
         return self._renderer
 
-    def render(self, data: mujoco.MjData, camera: str | int) -> np.ndarray:
-        """One camera image uint8 [H, W, 3] of ``data`` (a copy the caller owns)."""
+    def render(self, data: mujoco.MjData, camera: str | int, option: mujoco.MjvOption | None = None) -> np.ndarray:
+        """One camera image uint8 [H, W, 3] of ``data`` (a copy the caller owns); ``option``
+        chooses what is drawn (MuJoCo's default: geom groups 0–2)."""
         r = self._get()
-        r.update_scene(data, camera=camera)
+        r.update_scene(data, camera=camera, scene_option=option)
         return r.render().copy()
 
-    def render_geom_ids(self, data: mujoco.MjData, camera: str | int) -> np.ndarray:
+    def render_rgbd(self, data: mujoco.MjData, camera: str | int,
+                    option: mujoco.MjvOption) -> tuple[np.ndarray, np.ndarray]:
+        """One camera image uint8 [H, W, 3] and its depth buffer float32 [H, W] (MuJoCo's
+        reversed-z window depth: 1 at the near plane, falling toward 0 far away, 0 where
+        nothing is drawn): two renders of the same camera compare depths directly."""
+        r = self._get()
+        r.update_scene(data, camera=camera, scene_option=option)
+        rgb = np.empty((self.height, self.width, 3), dtype=np.uint8)
+        depth = np.empty((self.height, self.width), dtype=np.float32)
+        r._gl_context.make_current()  # another renderer may have made its context current
+        mujoco.mjr_render(r._rect, r.scene, r._mjr_context)
+        mujoco.mjr_readPixels(rgb, depth, r._rect, r._mjr_context)
+        return np.ascontiguousarray(np.flipud(rgb)), np.ascontiguousarray(np.flipud(depth))
+
+    def render_geom_ids(self, data: mujoco.MjData, camera: str | int,
+                        option: mujoco.MjvOption | None = None) -> np.ndarray:
         """MuJoCo's segmentation rendering of one camera: int32 [H, W], the geom id seen at each
         pixel, -1 where no geom is (the skybox) or where the object is not a geom.
 
@@ -51,7 +67,7 @@ class CameraRenderer:
         shadows switched off for the pass (they do not change which geom a pixel shows).
         """
         r = self._get()
-        r.update_scene(data, camera=camera)
+        r.update_scene(data, camera=camera, scene_option=option)
         scene = r.scene
         flags = (*_SEGMENT_ON, *_SEGMENT_OFF)
         saved = [scene.flags[f] for f in flags]

@@ -23,6 +23,8 @@ from ..kinematics.empty_prefix import quiet_empty_prefix_warning
 from ..kinematics.robot_description import RobotDescription
 from ..observations import DROID_IMAGE_SIZE, WRIST_CAMERA  # camera names = the DROID observation keys they fill
 from .objects import catalog
+from .room_model import add_room_pool
+from .rooms import RoomStyle, check_room
 
 ZED_SENSOR_M: tuple[float, float] = (0.005376, 0.003024)
 """Sensor width and height of the ZED 2 / ZED Mini (the exterior cameras state it in the scene XML)."""
@@ -186,12 +188,16 @@ def build_scene(
     render_quality: RenderQuality = "fast",
     gripper: str | None = None,
     instances: Sequence[tuple[str, str]] = (),
+    room: RoomStyle = "plain",
 ) -> Scene:
     """Compile the tabletop with ``objects`` (names of files in envs/objects) and a robot,
     its look set by ``render_quality`` (:func:`apply_render_quality`). ``gripper``: the robot's
     gripper (None: the default, the Robotiq 2F-85 as on DROID); the wrist camera rides on it.
-    ``instances``: library objects as (slot, kind) pairs, attached under the prefix ``slot/``."""
+    ``instances``: library objects as (slot, kind) pairs, attached under the prefix ``slot/``.
+    ``room``: any style but ``plain`` adds the pool a drawn room is shown with (:mod:`.room_model`)
+    in place of the plain room's backdrop."""
     check_render_quality(render_quality)
+    check_room(room)
     root = envs_dir()
     spec = mujoco.MjSpec.from_file(str(root / "scenes" / "tabletop.xml"))
     rspec, description = robot_spec(robot, gripper)
@@ -217,6 +223,8 @@ def build_scene(
     spec.visual.global_.offwidth = int(w)
     spec.visual.global_.offheight = int(h)
     spec.option.timestep = PHYSICS_TIMESTEP
+    if room != "plain":
+        add_room_pool(spec)
     apply_render_quality(spec, render_quality)
     with quiet_empty_prefix_warning():
         model = spec.compile()

@@ -101,6 +101,8 @@ class EpisodeResult:
     (``videos/pred_episode_<n>.mp4``); saved_chunks: ``chunks/episode_<n>.npz`` (``save_chunks``).
     camera_poses: each exterior camera's pose in this episode (the env's ``info["camera_poses"]``:
     position, DROID-style extrinsics, distance to the workspace centre, height, yaw, pitch, roll).
+    room: the room drawn around the station (the env's ``info["room"]``: style, scene type, work
+    surface, how many parts, clutter items and lights).
     """
 
     env_id: str
@@ -129,6 +131,7 @@ class EpisodeResult:
     pred_video: str | None = None
     saved_chunks: str | None = None
     camera_poses: dict[str, Any] | None = None
+    room: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

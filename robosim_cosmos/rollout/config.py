@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 from .._version import __version__
 from ..envs import InstructionTier, check_tier, task_of
 from ..envs.camera_rig import DEFAULT_RIG, rig_text
+from ..envs.rooms import DEFAULT_ROOM, ROOM_STYLES, RoomStyle, check_room
 from ..envs.scene import RENDER_QUALITIES as RENDER_QUALITIES  # the CLI's choices
 from ..envs.scene import RenderQuality, check_render_quality
 from ..errors import ConfigError
@@ -51,7 +52,9 @@ class RolloutConfig:
     several times slower; what an image policy sees, so part of the run identity).
     ``camera_rig``: the exterior cameras (``envs.camera_rig``): ``droid`` (poses drawn per episode
     like DROID's, the default), ``sim-evals`` (the public simulators' fixed poses) or two explicit
-    poses (a list, or its JSON text); also part of the identity.
+    poses (a list, or its JSON text); also part of the identity. ``room``: what surrounds the
+    station (``envs.rooms``): ``droid`` (drawn per episode from DROID's scene-type mix, the
+    default), one scene type, or ``plain``; part of the identity.
     ``instruction_tier``: which of the task's instruction templates the env samples from
     (``vague``, ``default`` or ``specific``; the scene of a seed is the same in every tier).
     ``image_size``: (height, width) of every camera (DROID records 180 × 320; RoboLab's Cosmos 3
@@ -120,6 +123,11 @@ class RolloutConfig:
         help="the exterior cameras: droid (each episode draws both poses from the spread of real DROID "
              "calibrations; default), sim-evals (the public DROID simulators' fixed poses) or a JSON list of two "
              "poses, each [x, y, z, rx, ry, rz] as DROID records its extrinsics")
+    room: RoomStyle = option(
+        DEFAULT_ROOM, flag="--room", choices=ROOM_STYLES, identity=True, env="room",
+        help="what surrounds the station: droid (each episode draws a room, work surface, clutter and lights from "
+             "DROID's scene-type mix; default), one scene type (industrial_office, kitchen, office) or plain "
+             "(the bare grey room)")
     instruction_tier: InstructionTier = option(
         "default", identity=True, env="instruction_tier",
         help="the instruction tier the env samples from (the CLI's --tiers)")
@@ -178,6 +186,7 @@ class RolloutConfig:
             raise ConfigError(f"unknown execution {self.execution!r}; valid: {list(EXECUTIONS)}")
         check_render_quality(self.render_quality)  # ConfigError naming the valid ones
         object.__setattr__(self, "camera_rig", rig_text(self.camera_rig))  # ConfigError for a bad rig
+        check_room(self.room)
         check_tier(self.instruction_tier)  # ConfigError naming the tiers
         check_scoring(self.world_model_scoring)
         object.__setattr__(self, "save_chunks", bool(self.save_chunks))

@@ -84,6 +84,7 @@ class _Episode:
         instruction = info["instruction"]
         self.result.instruction = instruction
         self.result.camera_poses = info.get("camera_poses")
+        self.result.room = info.get("room")
         _record_outcome(self.result, info)
         self.policy.reset()
         ee = self.base.ee_pose()

@@ -14,7 +14,21 @@ from .mesh import obj_text
 from .mjcf import library_xml
 from .png import png_bytes
 from .revolved import bowl_mesh
-from .textures import concrete_texture, plaster_texture, wood_texture
+from .textures import (
+    books_texture,
+    butcher_block_texture,
+    carpet_texture,
+    ceiling_texture,
+    cinder_block_texture,
+    concrete_texture,
+    granite_texture,
+    oak_texture,
+    pegboard_texture,
+    planks_texture,
+    plaster_texture,
+    tiles_texture,
+    wood_texture,
+)
 
 
 def _library_obj(kind: str) -> bytes:
@@ -28,12 +42,22 @@ def _library_xml(kind: ObjectKind) -> bytes:
 
 def asset_makers(catalog: Catalog) -> dict[str, Callable[[], bytes]]:
     """Each generated file, relative to ``envs/``, and the function producing its bytes: the
-    faithful look's textures and bowl mesh, then each library kind's mesh and MJCF (its mass,
+    faithful look's and the rooms' textures, the bowl mesh, then each library kind's mesh and MJCF (its mass,
     friction and sites from ``catalog``)."""
     makers: dict[str, Callable[[], bytes]] = {
         "textures/wood.png": lambda: png_bytes(wood_texture()),
         "textures/concrete.png": lambda: png_bytes(concrete_texture()),
         "textures/plaster.png": lambda: png_bytes(plaster_texture()),
+        "textures/granite.png": lambda: png_bytes(granite_texture()),
+        "textures/tiles.png": lambda: png_bytes(tiles_texture()),
+        "textures/carpet.png": lambda: png_bytes(carpet_texture()),
+        "textures/planks.png": lambda: png_bytes(planks_texture()),
+        "textures/books.png": lambda: png_bytes(books_texture()),
+        "textures/cinder_block.png": lambda: png_bytes(cinder_block_texture()),
+        "textures/pegboard.png": lambda: png_bytes(pegboard_texture()),
+        "textures/ceiling.png": lambda: png_bytes(ceiling_texture()),
+        "textures/oak.png": lambda: png_bytes(oak_texture()),
+        "textures/butcher_block.png": lambda: png_bytes(butcher_block_texture()),
         "meshes/bowl.obj": lambda: obj_text(*bowl_mesh(), "bowl visual mesh: a revolved profile").encode(),
     }
     for kind in LIBRARY_KINDS:

@@ -5,14 +5,16 @@
   steps in one 15 Hz control step.
 - rgb mode: env steps/s with the three 180x320 cameras.
 - render presets (``--presets``): env steps/s with the three cameras for every render_quality
-  x robot (embedded, and menagerie when MENAGERIE_ROOT is set) x image size (180x320,
-  360x640), with each row's cost ratio to ``fast`` of the same robot and size, measured in the
-  same run.
+  x room (``plain``, the drawn ``droid`` rooms) x robot (embedded, and menagerie when
+  MENAGERIE_ROOT is set) x image size (180x320, 360x640), with each row's cost ratio to ``fast``
+  of the same room, robot and size and to the ``plain`` room of the same preset, measured in the
+  same run. Every ``--episode-steps`` steps the env is reset (a new seed: a new room, new
+  camera poses), so a drawn room's per-episode cost is counted.
 - suite extremes (``--suite-extremes``): state and three-camera 180x320 steps/s, in both render
   presets, for the droid-tabletop task with the most objects next to the one with the fewest,
   measured in the same run (the lightest is the baseline of ``cost_vs_lightest``).
 Usage: python benchmarks/env.py [--env robosim_cosmos/DroidCubeInBowl-v0] [--robot embedded]
-       [--presets | --suite-extremes]
+       [--presets [--episode-steps 150] | --suite-extremes]
 """
 
 from __future__ import annotations
@@ -44,13 +46,14 @@ def raw_physics(model: mujoco.MjModel, seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def env_rate(env, actions, seconds: float) -> float:
+def env_rate(env, actions, seconds: float, episode_steps: int | None = None) -> float:
+    """Env steps per second, resetting when an episode ends or every ``episode_steps``."""
     env.reset(seed=0)
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         _, _, term, trunc, _ = env.step(actions[n % len(actions)])
         n += 1
-        if term or trunc:
+        if term or trunc or (episode_steps and n % episode_steps == 0):
             env.reset(seed=n)
     return n / (time.perf_counter() - t0)
 
@@ -58,26 +61,32 @@ def env_rate(env, actions, seconds: float) -> float:
 PRESET_SIZES = ((180, 320), (360, 640))
 
 
-def preset_rows(env_id: str, joint_actions, seconds: float) -> list[dict]:
-    """steps/s with three cameras per render_quality x robot x image size, and the ratio to fast."""
+def preset_rows(env_id: str, joint_actions, seconds: float, episode_steps: int) -> list[dict]:
+    """steps/s with three cameras per render_quality x room x robot x image size, and the ratios
+    to fast (same room) and to the plain room (same preset)."""
     from robosim_cosmos.envs.scene import RENDER_QUALITIES
 
     robots = ["embedded"] + (["menagerie"] if os.environ.get("MENAGERIE_ROOT") else [])
     rows = []
     for robot in robots:
         for size in PRESET_SIZES:
-            fast_rate = None
-            for quality in RENDER_QUALITIES:
-                env = gym.make(env_id, obs_mode="rgb", robot=robot, image_size=size, render_quality=quality).unwrapped
-                env_rate(env, joint_actions[:3], 0.3)  # warm-up: GL context, shader compile, texture upload
-                rate = env_rate(env, joint_actions, seconds)
-                env.close()
-                fast_rate = rate if quality == "fast" else fast_rate
-                rows.append({
-                    "render_quality": quality, "robot": robot, "image_size": f"{size[0]}x{size[1]}",
-                    "cameras": 3, "steps_per_s": round(rate, 2),
-                    "cost_vs_fast": round(fast_rate / rate, 2) if fast_rate else None,
-                })
+            plain_rate: dict[str, float] = {}
+            for room in ("plain", "droid"):
+                fast_rate = None
+                for quality in RENDER_QUALITIES:
+                    env = gym.make(env_id, obs_mode="rgb", robot=robot, image_size=size, render_quality=quality,
+                                   room=room).unwrapped
+                    env_rate(env, joint_actions[:3], 0.3)  # warm-up: GL context, shader compile, texture upload
+                    rate = env_rate(env, joint_actions, seconds, episode_steps)
+                    env.close()
+                    fast_rate = rate if quality == "fast" else fast_rate
+                    plain_rate.setdefault(quality, rate)
+                    rows.append({
+                        "render_quality": quality, "room": room, "robot": robot,
+                        "image_size": f"{size[0]}x{size[1]}", "cameras": 3, "steps_per_s": round(rate, 2),
+                        "cost_vs_fast": round(fast_rate / rate, 2) if fast_rate else None,
+                        "cost_vs_plain_room": round(plain_rate[quality] / rate, 2),
+                    })
     return rows
 
 
@@ -122,6 +131,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--presets", action="store_true",
                         help="only the render_quality x robot x image size table")
+    parser.add_argument("--episode-steps", type=int, default=150,
+                        help="--presets: reset every N steps (a new room and camera poses)")
     parser.add_argument("--suite-extremes", action="store_true",
                         help="only the heaviest vs lightest droid-tabletop task, both presets")
     args = parser.parse_args()
@@ -136,7 +147,8 @@ def main() -> None:
         return
     if args.presets:
         print(json.dumps({"env": args.env, "mujoco_gl": os.environ.get("MUJOCO_GL"),
-                          "rows": preset_rows(args.env, joint_actions, args.seconds)}, indent=2))
+                          "episode_steps": args.episode_steps,
+                          "rows": preset_rows(args.env, joint_actions, args.seconds, args.episode_steps)}, indent=2))
         return
     stats = load_stats(embodiment="droid")
     cosmos_actions = [

@@ -20,9 +20,12 @@ exterior thumbnails in ``droid_scenes/`` and episode 48330's two 180 × 320 fram
 camera distance and cube size come from the real calibrations in DESIGN §8b (the two with full
 extrinsics in droid-dataset/droid ``calibration_info.json``, measured ZED 2 fx ≈ 531.7 px at
 1280 wide); gripper length, robot share and whiteness were measured on episode 48330 (DESIGN §8b).
+``by_scene_type`` repeats the image statistics' medians per drawn scene type. ``--sheet PNG``
+also writes a contact sheet: the first three tasks (columns) in each of the three scene types
+(rows), exterior 1 at reset, above a row of the real DROID thumbnails.
 Usage: python benchmarks/fidelity.py [--seeds 5] [--tasks DroidCubeInBowl,...]
-       [--render-quality fast|faithful] [--image-size 180x320] [--reference ../shared/reference]
-       [--frames] [--save DIR]
+       [--render-quality fast|faithful] [--room droid] [--camera-rig droid] [--image-size 180x320]
+       [--reference ../shared/reference] [--frames] [--save DIR] [--sheet PNG]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
+import imageio.v2 as imageio
 import numpy as np
 from scipy.spatial.transform import Rotation
 
@@ -150,25 +154,70 @@ def run_to_grasp(env: DroidEnv, limit: int = 300) -> bool:
     return False
 
 
-def measure(tasks: list[str], seeds: int, quality: str, size: tuple[int, int],
+def measure(tasks: list[str], seeds: int, look: dict, size: tuple[int, int],
             save: Path | None = None) -> tuple[list[dict], int]:
     """Rows of per-view measurements over tasks × seeds × (reset, grasp) × exterior cameras, and
-    the number of episodes whose grasp was never reached (measured at reset only)."""
+    the number of episodes whose grasp was never reached (measured at reset only). ``look``: the
+    env's render_quality, room and camera_rig."""
     rows, missed = [], 0
     for task in tasks:
-        env = gym.make(f"robosim_cosmos/{task}-v0", obs_mode="state", image_size=size, render_quality=quality).unwrapped
+        env = gym.make(f"robosim_cosmos/{task}-v0", obs_mode="state", image_size=size, **look).unwrapped
         assert isinstance(env, DroidEnv)
         for seed in range(seeds):
-            env.reset(seed=seed)
+            _, info = env.reset(seed=seed)
+            scene = info["room"].get("scene_type", info["room"]["style"])
             for at in ("reset", "grasp"):
                 if at == "grasp" and not run_to_grasp(env):
                     missed += 1
                     break
                 for c in EXTERIOR_CAMERAS:
                     png = save / f"{task}_s{seed}_{at}_{c}.png" if save else None
-                    rows.append({"task": task, "seed": seed, "at": at, **measure_view(env, c, at == "grasp", png)})
+                    rows.append({"task": task, "seed": seed, "at": at, "scene_type": scene,
+                                 **measure_view(env, c, at == "grasp", png)})
         env.close()
     return rows, missed
+
+
+def by_scene_type(rows: list[dict]) -> dict:
+    """The image statistics' medians per drawn scene type, with the number of views."""
+    out = {}
+    for scene in sorted({r["scene_type"] for r in rows}):
+        chosen = [r for r in rows if r["scene_type"] == scene]
+        out[scene] = {"views": len(chosen),
+                      **{k: round(float(np.median(v)), 4) if (v := [r[k] for r in chosen if r.get(k) is not None])
+                         else None for k in IMAGE_KEYS}}
+    return out
+
+
+def contact_sheet(path: Path, tasks: list[str], look: dict, reference: Path, seed: int = 0) -> None:
+    """The first three tasks in each scene type (exterior 1 at reset, 180 × 320) above the real
+    DROID thumbnails, as one labelled PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from robosim_cosmos.envs.rooms import SCENE_TYPES
+
+    tasks = tasks[:3]
+    thumbs = sorted((reference / "droid_scenes").glob("*.png"))[: len(tasks) * 2]
+    fig, axes = plt.subplots(len(SCENE_TYPES) + 2, len(tasks), figsize=(3.2 * len(tasks), 1.9 * (len(SCENE_TYPES) + 2)))
+    for row, scene in enumerate(SCENE_TYPES):
+        for col, task in enumerate(tasks):
+            env = gym.make(f"robosim_cosmos/{task}-v0", image_size=(180, 320), **{**look, "room": scene}).unwrapped
+            obs, _ = env.reset(seed=seed + row)
+            axes[row, col].imshow(obs[EXTERIOR_CAMERAS[0]])
+            axes[row, col].set_title(f"{task.removeprefix('Droid')} · {scene.replace('_', ' ')}", fontsize=8)
+            env.close()
+    for i, thumb in enumerate(thumbs):
+        ax = axes[len(SCENE_TYPES) + i // len(tasks), i % len(tasks)]
+        ax.imshow(np.asarray(imageio.imread(thumb))[..., :3])
+        ax.set_title(f"real DROID ({thumb.stem})", fontsize=8)
+    for ax in axes.flat:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def scorecard(rows: list[dict], real: dict) -> dict:
@@ -206,13 +255,17 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, default=repo.parent / "shared" / "reference",
                         help="folder of the real DROID reference frames (default ../shared/reference)")
     parser.add_argument("--frames", action="store_true", help="also print every measured view")
+    parser.add_argument("--room", default="droid", help="the env's room (droid, a scene type, plain)")
+    parser.add_argument("--camera-rig", default="droid", help="the exterior camera rig (droid, sim-evals)")
     parser.add_argument("--save", type=Path, default=None, help="write every measured view as a PNG in this folder")
+    parser.add_argument("--sheet", type=Path, default=None, help="write a contact sheet of tasks × scene types here")
     args = parser.parse_args()
+    look = {"render_quality": args.render_quality, "room": args.room, "camera_rig": args.camera_rig}
     size = tuple(int(v) for v in args.image_size.lower().split("x"))
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
 
     t0 = time.perf_counter()
-    rows, missed = measure(tasks, args.seeds, args.render_quality, (size[0], size[1]), args.save)
+    rows, missed = measure(tasks, args.seeds, look, (size[0], size[1]), args.save)
     probe = gym.make(f"robosim_cosmos/{tasks[0]}-v0", obs_mode="state").unwrapped
     probe.reset(seed=0)
     centre = probe.data.xpos[probe.model.body("workspace_center").id].copy()
@@ -220,13 +273,17 @@ def main() -> None:
     real = {**real_image_stats(args.reference), **real_geometry(centre), **REAL_MEASURED}
     card = scorecard(rows, real)
     report = {
-        "setup": {"tasks": tasks, "seeds": args.seeds, "render_quality": args.render_quality,
+        "setup": {"tasks": tasks, "seeds": args.seeds, **look,
                   "image_size": f"{size[0]}x{size[1]}", "cameras": list(EXTERIOR_CAMERAS),
                   "views": len(rows), "grasps_missed": missed, "mujoco_gl": os.environ.get("MUJOCO_GL"),
                   "seconds": round(time.perf_counter() - t0, 1)},
         "statistics": card,
         "targets": targets(card),
+        "by_scene_type": by_scene_type(rows),
     }
+    if args.sheet:
+        contact_sheet(args.sheet, tasks, look, args.reference)
+        report["sheet"] = str(args.sheet)
     if args.frames:
         report["frames"] = [{k: (np.round(v, 4).tolist() if isinstance(v, (float, list)) else v) for k, v in r.items()}
                             for r in rows]

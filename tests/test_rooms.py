@@ -25,7 +25,7 @@ from robosim_cosmos.envs.rooms import (
     styles,
 )
 from robosim_cosmos.errors import ConfigError
-from robosim_cosmos.observations import EXTERIOR_CAMERAS
+from robosim_cosmos.observations import CAMERAS, EXTERIOR_CAMERAS
 from robosim_cosmos.rollout import RolloutConfig
 
 CAPACITY = (POOL_BOXES - 80, POOL_CYLINDERS - 24)
@@ -129,10 +129,11 @@ def test_a_seed_gives_the_same_room_clutter_lighting_and_cameras_and_another_see
             env.close()
 
 
-@pytest.mark.parametrize("camera", EXTERIOR_CAMERAS)
-def test_the_still_layer_composites_exactly_what_a_full_render_draws(camera):
+@pytest.mark.parametrize("camera", CAMERAS)
+def test_the_still_layer_and_the_culled_wrist_view_draw_exactly_what_a_full_render_draws(camera):
     """fast: the room drawn once per episode plus the moving layer each frame gives the very pixels
-    of drawing everything, with the arm moved in front of and behind the room's things."""
+    of drawing everything, with the arm moved in front of and behind the room's things; the wrist
+    camera, which leaves out the room's primitives outside its view cone, too."""
     env = DroidEnv("cube_in_bowl", image_size=(90, 160))
     try:
         for seed in (0, 1, 2):

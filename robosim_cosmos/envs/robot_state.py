@@ -61,5 +61,11 @@ class RobotReadout:
 
     def go_home(self, data: mujoco.MjData) -> None:
         """Put the arm at DROID home with the gripper open."""
-        data.qpos[self._arm_qadr] = frames.DROID_HOME
-        data.qpos[self._finger_qadr] = self.robot.finger_qpos(0.0)
+        self.place(data, frames.DROID_HOME, 0.0)
+
+    def place(self, data: mujoco.MjData, q: np.ndarray, gripper: float) -> None:
+        """Put the arm at joints ``q`` [7] (rad), at rest, and the fingers at ``gripper`` (DROID
+        convention, 0 open .. 1 closed)."""
+        data.qpos[self._arm_qadr] = q
+        data.qvel[self._arm_qadr] = 0.0
+        data.qpos[self._finger_qadr] = self.robot.finger_qpos(gripper)

@@ -131,6 +131,17 @@ def probe(path: Path) -> VideoInfo:
                          int(stream.width), float(rate), frames)
 
 
+def _stream_like(output: Any, template: Any) -> Any:
+    """An output stream copying ``template``'s codec parameters, for packets copied as they are."""
+    add = getattr(output, "add_stream_from_template", None)
+    if add is None:  # PyAV < 13 names it add_stream(template=...)
+        return output.add_stream(template=template)
+    try:
+        return add(template, opaque=True)  # keeps the stream a copy (no encoder is looked up by name)
+    except TypeError:  # a PyAV without the opaque keyword
+        return add(template)
+
+
 def concatenate(parts: list[tuple[Path, int]], out: Path, fps: int) -> list[tuple[float, float]]:
     """Copy the packets of each ``(path, frames)`` video into ``out`` one after another, shifted so
     that part k starts where part k − 1 ended (no re-encoding). The parts must come from the same
@@ -145,7 +156,7 @@ def concatenate(parts: list[tuple[Path, int]], out: Path, fps: int) -> list[tupl
             with av.open(str(path)) as source:
                 src = source.streams.video[0]
                 if stream is None:
-                    stream = output.add_stream_from_template(src, opaque=True)
+                    stream = _stream_like(output, src)
                 ticks = Fraction(1, fps) / src.time_base  # one frame in the source's time base
                 if ticks.denominator != 1:
                     raise DatasetError(f"{path}: time base {src.time_base} cannot hold frames at {fps} fps exactly")

@@ -9,9 +9,9 @@ episode loop: rendering the three cameras and encoding them), the dataset build 
     python benchmarks/record.py --stats-suite droid-tabletop [--stats-episodes 1]   # + q01/q99 vs DROID
 
 ``--stats-suite`` also records every task of a suite (openpi-droid, 180x320: the signals are what
-count) and prints the Cosmos 3 action statistics of the scripted expert's motion next to DROID's
+count) and reports the Cosmos 3 action statistics of the scripted expert's motion next to DROID's
 (``robosim-cosmos action-stats``): per column q01 / q99, their span over DROID's, and how far they
-reach beyond DROID's range.
+reach beyond DROID's range (also as a table on stderr).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -99,7 +100,7 @@ def stats_table(args: argparse.Namespace) -> dict:
         readers = [DatasetReader(s.root) for s in suite.dataset.datasets.values()]
         result = compute_action_stats(readers)
         table = compare(result.stats)
-        print(format_comparison(table))
+        print(format_comparison(table), file=sys.stderr)  # stdout is the JSON
         return {"suite": args.stats_suite, "episodes": result.episodes, "windows": result.windows,
                 "episodes_shorter_than_a_window": result.skipped_short,
                 "success_rate": suite.summary["overall"]["success_rate"], "record_seconds": round(seconds, 1),

@@ -15,6 +15,8 @@ _EXTRA_OF = {
     "tokenizers": "cosmos",
     "ray": "ray",
     "matplotlib": "report",
+    "pyarrow": "dataset",
+    "av": "dataset",
 }
 
 

@@ -38,6 +38,11 @@ class RunFolderError(ConfigError):
     another rollout is writing into it. Nothing in the folder was changed."""
 
 
+class DatasetError(InvalidInputError):
+    """A LeRobot dataset (or a recording's staged episodes) is malformed, of an unknown schema, or
+    cannot be written where asked; the message says what was found and what is valid."""
+
+
 class ResourceNotFoundError(RobosimCosmosError, FileNotFoundError):
     """A file, model or checkpoint the caller named does not exist."""
 

@@ -156,3 +156,24 @@ def sigkill_cli_after_first_result(args: list[str], results: Path, timeout: floa
 def sigkill_cli() -> Callable[..., None]:
     """:func:`sigkill_cli_after_first_result`, as a fixture."""
     return sigkill_cli_after_first_result
+
+
+RECORDED_TASKS = ("robosim_cosmos/DroidReach-v0", "robosim_cosmos/DroidCubeInBowl-v0")
+"""The recorded dataset's tasks: the scripted reach succeeds within 22 steps, the cube in bowl fails
+at the 24-step limit, so both of Cosmos 3's datasets (success/, failure/) are written."""
+
+
+@pytest.fixture(scope="session")
+def recorded_dataset(tmp_path_factory) -> Path:
+    """``robosim-cosmos record`` of 2 tasks x 3 episodes (seeds 0..2, at most 24 steps) in the default
+    cosmos3-droid schema (360x640 AV1), recorded once per test session; the folder holding
+    ``success/`` and ``failure/`` (the run folders are in ``<folder>.runs``)."""
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("av")
+    from robosim_cosmos.cli.main import main
+
+    folder = tmp_path_factory.mktemp("recorded") / "droid_sim"
+    code = main(["record", str(folder), "--tasks", ",".join(RECORDED_TASKS), "--episodes", "3", "--seed", "0",
+                 "--max-steps", "24", "-q"])
+    assert code == 0
+    return folder

@@ -33,11 +33,15 @@ CORE = frozenset({"errors", "embodiments", "observations", "policy_api", "action
 LAYER_RANK: dict[str, float] = {
     "core": 0, "kinematics": 1, "envs": 2, "service": 3, "policies": 4,
     "testing": 4.5,  # test helpers shipped in the package: anything up to policies, nothing above
-    "metrics": 5, "records": 6, "rollout": 7, "analysis": 8, "cli": 9,
+    "metrics": 5, "records": 6,
+    "datasets": 6.5,  # the LeRobot dataset format: core, kinematics, envs and records below it, nothing that runs
+    "rollout": 7, "analysis": 8, "cli": 9,
 }
-SKIPPED: frozenset[tuple[str, str]] = frozenset({("analysis", "rollout")})
+SKIPPED: frozenset[tuple[str, str]] = frozenset({("analysis", "rollout"), ("datasets", "service"),
+                                                 ("datasets", "policies"), ("datasets", "testing")})
 """Lower layers a layer must not import all the same: analysis reads finished runs through the
-run-folder format (records) and the metrics, never the code that runs episodes."""
+run-folder format (records) and the metrics, never the code that runs episodes; the dataset format
+needs neither the wire nor a policy."""
 FACADE = "facade"  # the package root: exempt as an importer, never importable from inside
 
 

@@ -10,10 +10,10 @@ import sys
 from .._gl import require_rendering
 from .._version import __version__
 from ..errors import RobosimCosmosError
-from . import decode, demo, envs, merge, report, rollout, score, serve
+from . import action_stats, decode, demo, envs, merge, record, replay, report, rollout, score, serve
 from .common import OneLineParser, command_warnings
 
-COMMANDS = (decode, rollout, envs, demo, merge, score, report, serve)
+COMMANDS = (decode, rollout, record, replay, action_stats, envs, demo, merge, score, report, serve)
 """Each command's module, in the order ``--help`` lists them; each has ``add(subparsers)``."""
 
 
@@ -30,8 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _needs_rendering(args: argparse.Namespace) -> bool:
-    """Commands that certainly render camera images: demo, and rollout with video."""
-    return args.command == "demo" or (args.command == "rollout" and getattr(args, "video", True))
+    """Commands that certainly render camera images: demo, record, replay (comparing frames), and
+    rollout with video or a dataset recording."""
+    if args.command in ("demo", "record"):
+        return True
+    if args.command == "replay":
+        return not getattr(args, "no_frames", False)
+    return args.command == "rollout" and (getattr(args, "video", True) or getattr(args, "record_dataset", None)
+                                          is not None)
 
 
 def _stdout_is_a_closed_pipe() -> bool:

@@ -187,6 +187,35 @@ class DroidEnv(gym.Env):
         """Compose the next cosmos rows on the observed pose (start of every chunk)."""
         self._cmd = replace(self._cmd, anchor=self.ee_pose(), q=self.joint_positions())
 
+    def place_robot(self, joint_position: Sequence[float] | np.ndarray,
+                    gripper_position: float) -> dict[str, np.ndarray]:
+        """Move the arm to ``joint_position`` [7] (rad, within the Franka's limits) and the gripper
+        to ``gripper_position`` (0 open .. 1 closed), at rest, with the servos and the controller's
+        commands holding them there; the observation of that state. For replaying recorded data that
+        starts elsewhere than DROID home (call it after :meth:`reset`)."""
+        q = np.asarray(joint_position, dtype=np.float64)
+        gripper = float(gripper_position)
+        limits = frames.JOINT_LIMITS
+        if q.shape != (7,) or not np.all(np.isfinite(q)):
+            raise InvalidActionError(f"joint_position must be 7 finite angles (rad), got {q}")
+        outside = (q < limits[:, 0] - 1e-6) | (q > limits[:, 1] + 1e-6)
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise InvalidActionError(f"joint {i} = {q[i]:.4f} rad is outside the Franka's limits "
+                                     f"[{limits[i, 0]:.4f}, {limits[i, 1]:.4f}]")
+        if not 0.0 <= gripper <= 1.0:
+            raise InvalidActionError(f"gripper_position must lie in [0, 1] (0 open, 1 closed), got {gripper}")
+        q = np.clip(q, limits[:, 0], limits[:, 1])  # only the 1e-6 tolerance above remains to clip
+        self.readout.place(self.data, q, gripper)
+        self.controller.hold(self.data, q, gripper)
+        mujoco.mj_forward(self.model, self.data)
+        self.forecaster.clear()
+        self._frame_now = None
+        self._cmd = replace(home_command(), q=q.copy(), sent=q.copy(), gripper=gripper)
+        self.reanchor()
+        self._cmd = replace(self._cmd, target_pose=self._cmd.anchor.copy())
+        return self._observation()
+
     def task_state(self) -> PrivilegedState:
         """Privileged state (robot pose, task objects, goals) for scripted experts; not an observation."""
         return PrivilegedState(

@@ -36,6 +36,7 @@ class RobotReadout:
     def __init__(self, model: mujoco.MjModel, robot: RobotDescription) -> None:
         self.model, self.robot = model, robot
         self._arm_qadr = np.array([model.jnt_qposadr[model.joint(j).id] for j in robot.arm_joints])
+        self._arm_dofadr = np.array([model.jnt_dofadr[model.joint(j).id] for j in robot.arm_joints])
         self._finger_qadr = np.array([model.jnt_qposadr[model.joint(j).id] for j in robot.finger_joints])
         self._ee_site = int(model.site("cosmos_ee").id)
         self._flange_site = int(model.site("flange").id)
@@ -61,5 +62,11 @@ class RobotReadout:
 
     def go_home(self, data: mujoco.MjData) -> None:
         """Put the arm at DROID home with the gripper open."""
-        data.qpos[self._arm_qadr] = frames.DROID_HOME
-        data.qpos[self._finger_qadr] = self.robot.finger_qpos(0.0)
+        self.place(data, frames.DROID_HOME, 0.0)
+
+    def place(self, data: mujoco.MjData, q: np.ndarray, gripper: float) -> None:
+        """Put the arm at joints ``q`` [7] (rad), at rest, and the fingers at ``gripper`` (DROID
+        convention, 0 open .. 1 closed)."""
+        data.qpos[self._arm_qadr] = q
+        data.qvel[self._arm_dofadr] = 0.0
+        data.qpos[self._finger_qadr] = self.robot.finger_qpos(gripper)

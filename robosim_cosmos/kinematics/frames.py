@@ -167,3 +167,16 @@ def matrix_to_euler_xyz(R: np.ndarray) -> np.ndarray:
         a = 0.0
         c = float(np.arctan2(-R[0, 1], R[1, 1]))
     return np.array([a, b, c], dtype=np.float64)
+
+
+def euler_xyz_to_matrix(euler: npt.ArrayLike) -> np.ndarray:
+    """Rotation [3, 3] of extrinsic "xyz" Euler angles [a, b, c] (DROID ``cartesian_position``):
+    R = Rz(c)·Ry(b)·Rx(a), the inverse of :func:`matrix_to_euler_xyz`."""
+    angles = np.asarray(euler, dtype=np.float64)
+    if angles.shape != (3,):
+        raise InvalidInputError(f"euler must have shape (3,), got {angles.shape}")
+    a, b, c = (float(v) for v in angles)
+    cb, sb = np.cos(b), np.sin(b)
+    ry = np.array([[cb, 0.0, sb], [0.0, 1.0, 0.0], [-sb, 0.0, cb]])
+    rotation: np.ndarray = rot_z(c) @ ry @ rot_x(a)
+    return rotation

@@ -20,14 +20,21 @@ from typing import IO, Any
 
 from ..errors import RunFolderError
 from ..observations import DROID_IMAGE_SIZE
-from .files import LOCK_FILE, RESULTS_FILE, RUN_FILE, RUN_FILES, VIDEOS_DIR
+from .files import LOCK_FILE, RESULTS_FILE, RUN_DIRS, RUN_FILE, RUN_FILES
 from .results import parse_results, write_atomic
 
 _IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None, "image_size": list(DROID_IMAGE_SIZE),
+<<<<<<< HEAD
                             "camera_rig": "sim-evals", "room": "plain"}
 """Identity fields added since run.json existed, with the value every earlier run had (its
 instructions were the ``default`` tier's, its cameras the sim-evals poses, its room the plain
 grey one), so those folders still resume."""
+=======
+                            "camera_rig": "sim-evals", "stats": None}
+"""Identity fields added since run.json existed, with the value every earlier run had (its
+instructions were the ``default`` tier's, its cameras the sim-evals poses, its action stats the
+embodiment's own), so those folders still resume."""
+>>>>>>> i22
 
 _HINT = ("use another --out (out=) for a new run, or --overwrite (overwrite=True) to delete its results and "
          "start over")
@@ -232,7 +239,8 @@ class RunFolder:
             write_atomic(self.run_file, json.dumps(doc, indent=2, default=str) + "\n")
 
     def clear(self) -> list[str]:
-        """Delete this folder's run (results, summary, eval_info, run.json, ray.log, videos/); the names removed."""
+        """Delete this folder's run (results, summary, eval_info, run.json, ray.log, videos/,
+        dataset_episodes/); the names removed."""
         removed = []
         for name in RUN_FILES:
             for path in (self.path / name, self.path / f"{name}.tmp"):
@@ -240,8 +248,8 @@ class RunFolder:
                     path.unlink()
                     if path.name == name:
                         removed.append(name)
-        videos = self.path / VIDEOS_DIR
-        if videos.is_dir():
-            shutil.rmtree(videos)
-            removed.append(f"{VIDEOS_DIR}/")
+        for name in RUN_DIRS:
+            if (self.path / name).is_dir():
+                shutil.rmtree(self.path / name)
+                removed.append(f"{name}/")
         return removed

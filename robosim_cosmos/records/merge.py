@@ -6,7 +6,7 @@ every episode they were to run recorded (the count from run.json or summary.json
 set is refused before anything is written, or, with ``allow_partial``, merged into summaries
 marked ``partial`` that name what is missing. Episodes are de-duplicated by (env id, seed,
 episode); duplicates whose results disagree are reported (the first shard's line is kept). Each
-episode's videos and saved chunks are copied, and run.json, results.jsonl, summary.json and
+episode's videos, saved chunks and staged dataset episode are copied, and run.json, results.jsonl, summary.json and
 eval_info.json (and suite_summary.json for suite shards) written as one unsharded run would have.
 """
 
@@ -208,11 +208,13 @@ def _write_run(run: _Run, out: Path, config: MemberConfig, partial: dict[str, An
     folder = RunFolder(out)
     folder.create()
     for line, shard in run.kept.values():
-        for name in ("video", "pred_video", "saved_chunks"):
+        for name in ("video", "pred_video", "saved_chunks", "dataset_episode"):
             rel = line.get(name)
             if isinstance(rel, str) and (shard / rel).is_file():
                 (out / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(shard / rel, out / rel)
+            elif isinstance(rel, str) and (shard / rel).is_dir():  # a staged dataset episode
+                shutil.copytree(shard / rel, out / rel, dirs_exist_ok=True)
     folder.write_identity(config.identity(), command)
     folder.note_episodes(config.to_json()["episodes"])
     lines = run.lines

@@ -98,7 +98,8 @@ class EpisodeResult:
     happened in the episode. world_model: the predicted video scored against the simulator's
     frames (:mod:`robosim_cosmos.metrics.world_model`; None without predictions); trajectory: end-effector path length,
     speeds, SPARC and time to success (:mod:`robosim_cosmos.metrics.trajectory`); pred_video: the predicted frames alone
-    (``videos/pred_episode_<n>.mp4``); saved_chunks: ``chunks/episode_<n>.npz`` (``save_chunks``).
+    (``videos/pred_episode_<n>.mp4``); saved_chunks: ``chunks/episode_<n>.npz`` (``save_chunks``);
+    dataset_episode: ``dataset_episodes/episode_<n>`` (the episode staged for ``record_dataset``).
     camera_poses: each exterior camera's pose in this episode (the env's ``info["camera_poses"]``:
     position, DROID-style extrinsics, distance to the workspace centre, height, yaw, pitch, roll).
     room: the room drawn around the station (the env's ``info["room"]``: style, scene type, work
@@ -130,6 +131,7 @@ class EpisodeResult:
     trajectory: dict[str, Any] | None = None
     pred_video: str | None = None
     saved_chunks: str | None = None
+    dataset_episode: str | None = None
     camera_poses: dict[str, Any] | None = None
     room: dict[str, Any] | None = None
 

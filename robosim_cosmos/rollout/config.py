@@ -7,10 +7,13 @@ arguments), ``summary.json`` records it (secrets redacted) and ``run.json`` reco
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal, get_args
 
 from .._version import __version__
+from ..datasets.schemas import DEFAULT_SCHEMA, SCHEMA_NAMES, SchemaName, check_schema
+from ..datasets.video import DEFAULT_CODEC, VIDEO_CODECS, VideoCodec, check_codec
 from ..envs import InstructionTier, check_tier, task_of
 from ..envs.camera_rig import DEFAULT_RIG, rig_text
 from ..envs.rooms import DEFAULT_ROOM, ROOM_STYLES, RoomStyle, check_room
@@ -59,6 +62,13 @@ class RolloutConfig:
     (``vague``, ``default`` or ``specific``; the scene of a seed is the same in every tier).
     ``image_size``: (height, width) of every camera (DROID records 180 × 320; RoboLab's Cosmos 3
     client renders 360 × 640 and sends the exteriors at half size).
+
+    ``stats``: the action statistics the env de-normalizes cosmos rows with (a shipped domain or a
+    stats JSON path; None: the embodiment's own); part of the identity. ``record_dataset``: a folder
+    that receives the completed episodes as a LeRobot v3.0 dataset in ``dataset_schema`` (cameras
+    encoded with ``dataset_codec``) when the run ends: each worker stages its episodes in
+    ``out/dataset_episodes/`` as they finish, so a resumed run adds to them, and the dataset is
+    built from every staged episode of the run (of the suite). Not part of the identity.
 
     Re-running the same identity (:data:`IDENTITY_FIELDS`) into ``out`` resumes it; another
     identity is refused unless ``overwrite`` (delete the folder's results and start over).
@@ -162,6 +172,21 @@ class RolloutConfig:
         None, flag="--shard", metavar="I/N", identity=True,
         help="run only shard I (0-based) of N: episodes dealt round-robin over task x tier x episode (a single run: "
              "over its episodes), into this --out; combine the shard folders with `robosim-cosmos merge`")
+    stats: str | None = option(
+        None, flag="--stats", metavar="DOMAIN_OR_PATH", identity=True, env="stats",
+        help="action statistics the env de-normalizes cosmos rows with (a shipped domain or a stats JSON, e.g. "
+             "from `robosim-cosmos action-stats`); default: the embodiment's own (droid_lerobot)")
+    record_dataset: str | None = option(
+        None, flag="--record-dataset", metavar="DIR",
+        help="also write the completed episodes as a LeRobot v3.0 dataset into DIR when the run ends (each episode "
+             "staged in OUT/dataset_episodes/ as it finishes, so a resumed run adds to it)")
+    dataset_schema: SchemaName = option(
+        DEFAULT_SCHEMA, flag="--dataset-schema", choices=SCHEMA_NAMES,
+        help="with --record-dataset: the DROID schema (cosmos3-droid: NVIDIA's Cosmos 3 data, 360x640, success/ and "
+             "failure/ side by side (default); openpi-droid; lerobot-droid)")
+    dataset_codec: VideoCodec = option(
+        DEFAULT_CODEC, flag="--dataset-codec", choices=VIDEO_CODECS,
+        help="with --record-dataset: the camera streams' codec (av1: LeRobot's default (default); h264)")
 
     def __post_init__(self) -> None:
         task_of(self.env_id)  # ConfigError listing the ids
@@ -189,6 +214,7 @@ class RolloutConfig:
         check_room(self.room)
         check_tier(self.instruction_tier)  # ConfigError naming the tiers
         check_scoring(self.world_model_scoring)
+        self._check_recording()
         object.__setattr__(self, "save_chunks", bool(self.save_chunks))
         self._check_adaptive()
         self._check_distribution()
@@ -230,6 +256,18 @@ class RolloutConfig:
             if self.episodes_adaptive is not None:
                 raise ConfigError("a shard runs a fixed share of the episodes; adaptive sampling decides the count "
                                   "as results come in: use one or the other")
+
+    def _check_recording(self) -> None:
+        """ConfigError for a malformed dataset recording or stats option."""
+        check_schema(self.dataset_schema)
+        check_codec(self.dataset_codec)
+        for name in ("record_dataset", "stats"):
+            value = getattr(self, name)
+            if isinstance(value, os.PathLike):
+                value = os.fspath(value)
+                object.__setattr__(self, name, value)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ConfigError(f"{name} must be a non-empty path (or None), got {value!r}")
 
     def _check_adaptive(self) -> None:
         """ConfigError for adaptive-sampling options that are malformed or do not go together."""

@@ -32,6 +32,7 @@ from .observers import (
     Step,
     WorldModelScoring,
 )
+from .recording import DatasetRecording
 from .setup import executed_rows
 
 
@@ -64,6 +65,8 @@ def observers(cfg: RolloutConfig, policy: Policy, out: Path, episode: int) -> li
         chosen += [EpisodeVideo(out, task, episode), PredictionVideo(out, episode)]
     if cfg.save_chunks:
         chosen.append(SavedChunks(out, cfg.env_id, policy.layout, policy.embodiment))
+    if cfg.record_dataset is not None:
+        chosen.append(DatasetRecording(out, cfg, episode))
     return chosen
 
 

@@ -10,10 +10,12 @@ created or changed, so a run that cannot start leaves nothing behind.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..datasets.writer import Recording
 from ..errors import ConfigError, RobosimCosmosError, WorkerError
 from ..policies.registry import spec_kind
 from ..policy_api import Policy
@@ -25,6 +27,7 @@ from .config import RolloutConfig
 from .executors import EpisodeRunner, start_executor
 from .plan import Plan, previous_policy
 from .progress import Progress
+from .recording import build_recording, check_staged
 from .signals import RolloutInterrupted, Signals
 
 
@@ -33,12 +36,14 @@ class RolloutResult:
     """What :func:`rollout` returns.
 
     results: every line of the folder's results.jsonl (dicts, this run's and earlier ones);
-    summary: the summary.json written at the end.
+    summary: the summary.json written at the end; dataset: the LeRobot dataset(s) built
+    (``record_dataset``; None otherwise).
     """
 
     out: Path
     results: list[dict[str, Any]]
     summary: dict[str, Any]
+    dataset: Recording | None = None
 
     @property
     def episodes(self) -> list[EpisodeResult]:
@@ -97,11 +102,31 @@ def rollout(
         stderr (like ``quiet=True``). Unless quiet, one line per finished episode goes to stderr.
     SIGINT / SIGTERM stop the run (workers are killed), write the summary of what finished and
     raise :class:`RolloutInterrupted`.
+
+    With ``record_dataset``, the completed episodes (this run's and earlier ones) are then written
+    as a LeRobot dataset there (``result.dataset``; nothing when the run is a shard).
     """
     cfg = _config(env_id, policy, options)
     if policy is not None and not isinstance(policy, (str, Policy)):
         raise ConfigError(f"policy must be a spec string or a Policy, got {type(policy).__name__}")
-    policy_obj = policy if isinstance(policy, Policy) else None
+    result = run_folder(cfg, policy if isinstance(policy, Policy) else None, progress=progress, quiet=quiet)
+    result.dataset = build_recording(cfg, [(result.out, result.results, cfg.env_id)], note_for(quiet, progress))
+    return result
+
+
+def note_for(quiet: bool, progress: bool | None) -> Callable[[str], None]:
+    """Where a run's notes go: stderr, unless ``quiet`` or ``progress=False``."""
+
+    def note(text: str) -> None:
+        if not quiet and progress is not False:
+            print(text, file=sys.stderr, flush=True)
+    return note
+
+
+def run_folder(cfg: RolloutConfig, policy_obj: Policy | None, *, progress: bool | None = None,
+               quiet: bool = False) -> RolloutResult:
+    """One run folder of :func:`rollout` (a suite's member), without building its dataset:
+    ``policy_obj`` a ready Policy, or None to build ``cfg.policy``."""
     if policy_obj is None:
         spec_kind(cfg.policy)  # an unknown spec fails before any work
     elif cfg.num_envs > 1:
@@ -146,6 +171,8 @@ class _Run:
             if not cfg.overwrite:
                 folder.check(self.identity)
         plan = Plan.make(folder, cfg)
+        if cfg.record_dataset is not None:  # every recorded episode must be staged, before anything runs
+            check_staged(folder.path, plan.lines, cfg)
         self._start_executor(plan)  # connect, probe a worker: failures leave no folder
         if not folder.lock.held:  # create and claim it, checking again: another run may have raced us
             folder.create()

@@ -17,16 +17,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..datasets.writer import Recording
 from ..envs import ENV_IDS, TIERS, InstructionTier, check_tier, suite_env_ids
 from ..errors import ConfigError, RobosimCosmosError
 from ..policies.registry import spec_kind
 from ..policy_api import Policy
 from ..records.files import SUITE_SUMMARY_FILE
 from ..records.folder import RunFolder
+from ..records.results import read_results
 from ..records.shards import Shard
 from ..records.suite_summary import SuiteMember, env_name, format_table, suite_summary, write_suite_summary
 from .config import RolloutConfig
-from .runner import RolloutResult, rollout
+from .recording import build_recording, check_staged
+from .runner import RolloutResult, note_for, run_folder
 from .signals import RolloutInterrupted
 
 _SUITE_SET = ("env_id", "policy", "out", "instruction_tier")
@@ -77,11 +80,13 @@ def parse_tiers(tiers: str | Sequence[str]) -> tuple[InstructionTier, ...]:
 @dataclass
 class SuiteResult:
     """What :func:`rollout_suite` returns: the suite folder, each member's
-    :class:`~.runner.RolloutResult` by (env id, tier), and the suite_summary.json written."""
+    :class:`~.runner.RolloutResult` by (env id, tier), the suite_summary.json written, and the
+    LeRobot dataset(s) built from every member's episodes (``record_dataset``; else None)."""
 
     out: Path
     runs: dict[tuple[str, str], RolloutResult]
     summary: dict[str, Any]
+    dataset: Recording | None = None
 
     @property
     def success_rate(self) -> float | None:
@@ -120,6 +125,8 @@ def _preflight(out: Path, members: list[SuiteMember[RolloutConfig]]) -> None:
         folder = RunFolder(member.config.out)
         if folder.exists() and not member.config.overwrite:
             folder.check(member.config.identity())
+            if member.config.record_dataset is not None:
+                check_staged(folder.path, read_results(folder.results_file), member.config)
 
 
 def _chosen(policy: str | Policy, suite: str | None, tasks: str | Sequence[str] | None,
@@ -159,7 +166,8 @@ def rollout_suite(
     resume, identity and error rules); then ``out/suite_summary.json`` is written and, unless
     ``quiet``, a task × tier success table goes to stderr. A member folder holding another run is
     refused before any episode runs. SIGINT / SIGTERM write the suite summary of what finished
-    and raise :class:`~.runner.RolloutInterrupted`.
+    and raise :class:`~.runner.RolloutInterrupted`. With ``record_dataset``, the episodes of every
+    member are then written as one LeRobot dataset there (tasks by instruction).
     """
     root = Path(out)
     members = _members(*_chosen(policy, suite, tasks, tiers), root, options)
@@ -172,8 +180,9 @@ def rollout_suite(
             if talk:
                 print(f"suite {i}/{len(members)}: {env_name(member.env_id)}, tier {member.tier} -> {member.config.out}",
                       file=sys.stderr, flush=True)
-            runs[(member.env_id, member.tier)] = rollout(member.config, policy if isinstance(policy, Policy) else None,
-                                                         progress=progress, quiet=quiet)
+            runs[(member.env_id, member.tier)] = run_folder(member.config,
+                                                            policy if isinstance(policy, Policy) else None,
+                                                            progress=progress, quiet=quiet)
     except RolloutInterrupted as exc:
         interrupted = write_suite_summary(root, suite_summary(root, members, suite, interrupted=exc.signal_name))
         where = (f"; {root / SUITE_SUMMARY_FILE} sums up the episodes recorded" if interrupted is not None
@@ -188,4 +197,6 @@ def rollout_suite(
     assert summary is not None  # every member ran, so every member folder holds its run
     if talk:
         print(format_table(summary), file=sys.stderr, flush=True)
-    return SuiteResult(root, runs, summary)
+    staged = [(runs[(m.env_id, m.tier)].out, runs[(m.env_id, m.tier)].results, m.env_id) for m in members]
+    dataset = build_recording(members[0].config, staged, note_for(quiet, progress))
+    return SuiteResult(root, runs, summary, dataset)

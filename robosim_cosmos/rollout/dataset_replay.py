@@ -81,7 +81,8 @@ def _env(env_id: str, scene: dict[str, Any] | None, steps: int, robot: str | Non
         settings = scene.get("scene") or {}
         kwargs.update(instruction_tier=scene.get("instruction_tier") or "default",
                       camera_rig=scene.get("camera_rig") or "droid", robot=settings.get("robot") or "embedded",
-                      render_quality=settings.get("render_quality") or "fast")
+                      render_quality=settings.get("render_quality") or "fast",
+                      room=settings.get("room") or "plain")  # recorded before rooms: the plain one
         for key in ("image_size", "instruction", "stats"):
             if settings.get(key) is not None:
                 kwargs[key] = tuple(settings[key]) if key == "image_size" else settings[key]

@@ -87,7 +87,7 @@ class DatasetRecording(Observer):
             return
         cfg = self.cfg
         scene = {"robot": cfg.robot, "render_quality": cfg.render_quality, "image_size": list(cfg.image_size),
-                 "instruction": cfg.instruction, "stats": cfg.stats}
+                 "instruction": cfg.instruction, "stats": cfg.stats, "room": cfg.room}
         facts = EpisodeFacts(cfg.env_id, task_of(cfg.env_id), result.instruction or "", cfg.instruction_tier,
                              result.seed, result.episode, bool(result.success), cfg.camera_rig, result.camera_poses,
                              scene)

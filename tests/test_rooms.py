@@ -13,7 +13,7 @@ import pytest
 
 import robosim_cosmos  # noqa: F401
 from robosim_cosmos.envs.droid_env import DroidEnv
-from robosim_cosmos.envs.room_model import POOL_BOXES, POOL_CYLINDERS, ROOM_GROUP
+from robosim_cosmos.envs.room_model import CLUTTER_RESERVE, POOL_BOXES, POOL_CYLINDERS, ROOM_GROUP
 from robosim_cosmos.envs.rooms import (
     CLUTTER_GAP_M,
     CLUTTER_INNER_M,
@@ -28,7 +28,7 @@ from robosim_cosmos.errors import ConfigError
 from robosim_cosmos.observations import CAMERAS, EXTERIOR_CAMERAS
 from robosim_cosmos.rollout import RolloutConfig
 
-CAPACITY = (POOL_BOXES - 80, POOL_CYLINDERS - 24)
+CAPACITY = (POOL_BOXES - CLUTTER_RESERVE[0], POOL_CYLINDERS - CLUTTER_RESERVE[1])
 
 
 def test_styles_are_droid_the_three_scene_types_and_plain_and_droid_is_the_default():

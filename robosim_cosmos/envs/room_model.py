@@ -16,11 +16,11 @@ from ..kinematics.empty_prefix import quiet_empty_prefix_warning
 from .furniture import Part
 from .rooms import TABLE_FAR_EDGE_M, TABLE_HALF_WIDTH_M, TABLE_NEAR_EDGE_M, Light, Room
 
-POOL_BOXES = 300
+POOL_BOXES = 320
 POOL_CYLINDERS = 72
 POOL_LIGHTS = 4
-CLUTTER_RESERVE = (96, 24)
-"""Boxes and cylinders kept for the clutter (at most 24 items; a cable takes up to 4 boxes)."""
+CLUTTER_RESERVE = (110, 30)
+"""Boxes and cylinders kept for the clutter (at most 28 items; a cable takes up to 4 boxes)."""
 ROBOT_WHITE_EMISSION = 0.43
 ROOM_NUMSTACKS = 8
 ROOM_GROUP = 4

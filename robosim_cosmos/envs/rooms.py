@@ -212,9 +212,21 @@ def _clutter_item(rng: np.random.Generator, xy: np.ndarray, zone: int) -> tuple[
     side strips (next to the exterior cameras) stay low."""
     x, y = float(xy[0]), float(xy[1])
     low = zone > 0
-    kind = int(rng.integers(8))
+    kind = int(rng.integers(10 if zone == 0 else 8))
     # mostly square to the table's edges, as things are put down
     yaw = float(rng.choice([0.0, np.pi / 2]) + rng.normal(0.0, 0.25))
+    if kind == 8:  # a monitor on its foot at the back of the desk, facing the robot
+        w = rng.uniform(0.18, 0.28)
+        return [Part("box", (x, y, 0.006), (0.06, 0.08, 0.006), 0.0, "room_flat", DARK),
+                Part("box", (x + 0.02, y, 0.12), (0.015, 0.02, 0.11), 0.0, "room_flat", DARK),
+                Part("box", (x, y, 0.16 + rng.uniform(0.0, 0.05)), (0.012, w, w * 0.6), 0.0, "room_glossy", BLACK)], \
+            w + 0.01
+    if kind == 9:  # a plastic storage bin or a tool case
+        hx, hy, hz = rng.uniform(0.05, 0.07), rng.uniform(0.1, 0.16), rng.uniform(0.05, 0.12)
+        colour = _choice(rng, [*ACCENTS, BLACK, (0.85, 0.85, 0.8, 1.0)])
+        return [Part("box", (x, y, hz), (hx, hy, hz), 0.0, "room_flat", colour),
+                Part("box", (x, y, 2 * hz + 0.006), (hx + 0.005, hy + 0.005, 0.006), 0.0, "room_flat",
+                     _choice(rng, [BLACK, DARK, WHITE]))], float(np.hypot(hx, hy)) + 0.01
     if kind == 0:  # mug
         r, h = rng.uniform(0.035, 0.045), rng.uniform(0.08, 0.1)
         return [Part("cylinder", (x, y, h / 2), (r, h / 2, 0.0), 0.0, "room_glossy",

@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
 
     def read_progress(done: int, total: int) -> None:
         if bar_read is not None:
-            bar_read.total = total
-            bar_read.update(done - bar_read.n)
+            bar_read.total = total  # per dataset: the bar restarts for each
+            bar_read.n = done
+            bar_read.refresh()
 
     data = build_training_set(roots, args.image_size, args.camera, chunk=16, cache=args.cache, progress=read_progress)
     if bar_read is not None:
@@ -86,8 +87,8 @@ def add(sub: Any) -> None:
     p.add_argument("--image-size", type=parse_image_size, default=(72, 128), metavar="HxW",
                    help="each camera's size at the model's input (default 72x128)")
     p.add_argument("--camera", default="exterior_image_1_left", help="the exterior camera the model reads")
-    p.add_argument("--cache", default=None, metavar="NPZ",
-                   help="decoded, downscaled frames and targets: written once, reused while the datasets and "
-                        "settings are the same (decoding video is the slow part)")
+    p.add_argument("--cache", default=None, metavar="DIR",
+                   help="a folder for each dataset's decoded, downscaled frames and targets: written once, reused "
+                        "while the dataset and settings are the same (decoding video is the slow part)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

@@ -98,8 +98,8 @@ def quantile_stats(raw: np.ndarray, source: str) -> ActionStats:
                        source=source)
 
 
-def _cache_key(roots: Sequence[str], image_size: tuple[int, int], camera: str, chunk: int) -> str:
-    text = json.dumps([CACHE_VERSION, list(roots), list(image_size), camera, chunk])
+def _cache_key(root: str, image_size: tuple[int, int], camera: str, wrist: str, chunk: int) -> str:
+    text = json.dumps([CACHE_VERSION, root, list(image_size), camera, wrist, chunk])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -117,19 +117,35 @@ def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, in
                        chunk: int = 16, cache: str | Path | None = None,
                        progress: Any = None) -> TrainingSet:
     """Read every successful episode of ``datasets`` (LeRobot folders; episodes this project
-    recorded as failures are left out) into a :class:`TrainingSet`. With
-    ``cache`` (an .npz path), reuse it when it was built from the same folders and settings, else
-    write it: decoding the videos is the slow part and is done once."""
+    recorded as failures are left out) into a :class:`TrainingSet`. With ``cache`` (a folder),
+    each dataset's samples are kept there as one .npz per dataset and settings, and reused:
+    decoding the videos is the slow part and is done once. The statistics are always computed
+    afresh over all the datasets given."""
     roots = [str(Path(d).resolve()) for d in datasets]
     if not roots:
         raise DatasetError("no dataset given")
-    key = _cache_key(roots, image_size, exterior_camera, chunk)
-    if cache is not None and Path(cache).is_file():
-        with np.load(cache, allow_pickle=False) as z:
-            if str(z["key"]) == key:
-                return _from_arrays({k: z[k] for k in z.files}, roots)
-    readers = [DatasetReader(r) for r in roots]
-    total = sum(len(r) for r in readers)
+    parts: list[dict[str, np.ndarray]] = []
+    for root in roots:
+        path = None
+        if cache is not None:
+            path = Path(cache) / f"{_cache_key(root, image_size, exterior_camera, wrist_camera, chunk)}.npz"
+            if path.is_file():
+                with np.load(path, allow_pickle=False) as z:
+                    parts.append({k: z[k] for k in z.files})
+                continue
+        arrays = _read_dataset(DatasetReader(root), image_size, exterior_camera, wrist_camera, chunk, progress)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp.npz")
+            np.savez(tmp, **arrays)  # type: ignore[arg-type]
+            tmp.replace(path)
+        parts.append(arrays)
+    return _merge(parts, roots)
+
+
+def _read_dataset(reader: DatasetReader, image_size: tuple[int, int], exterior_camera: str, wrist_camera: str,
+                  chunk: int, progress: Any) -> dict[str, np.ndarray]:
+    keys = {cam: video_key(reader, cam) for cam in (exterior_camera, wrist_camera)}
     ext: list[np.ndarray] = []
     wri: list[np.ndarray] = []
     state: list[np.ndarray] = []
@@ -137,45 +153,47 @@ def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, in
     episode: list[np.ndarray] = []
     instr: list[np.ndarray] = []
     instructions: dict[str, int] = {}
-    n = 0
-    for reader in readers:
-        keys = {cam: video_key(reader, cam) for cam in (exterior_camera, wrist_camera)}
-        for i in range(len(reader)):
-            scene = reader.scene(i)
-            if scene is not None and scene.get("success") is False:
-                continue  # a failed demonstration teaches the failure: train on successes only
-            ep = reader.droid(i)
-            rows = episode_rows(ep)
-            if len(rows) == 0:
-                continue
-            windows = padded_windows(rows, chunk)
-            steps = len(windows)
-            for cam, out in ((exterior_camera, ext), (wrist_camera, wri)):
-                frames, _ = reader.frames(i, keys[cam])
-                out.append(np.stack([downscale(f, image_size) for f in frames[:steps]]))
-            state.append(np.stack([state_vector(ep.joint_position[t], ep.gripper_position[t]) for t in range(steps)]))
-            raw.append(windows)
-            episode.append(np.full(steps, n, dtype=np.int64))
-            text = ep.task or ""
-            instr.append(np.full(steps, instructions.setdefault(text, len(instructions)), dtype=np.int64))
-            n += 1
-            if progress is not None:
-                progress(n, total)
+    for i in range(len(reader)):
+        scene = reader.scene(i)
+        if scene is not None and scene.get("success") is False:
+            continue  # a failed demonstration teaches the failure: train on successes only
+        ep = reader.droid(i)
+        rows = episode_rows(ep)
+        if len(rows) == 0:
+            continue
+        windows = padded_windows(rows, chunk)
+        steps = len(windows)
+        for cam, out in ((exterior_camera, ext), (wrist_camera, wri)):
+            frames, _ = reader.frames(i, keys[cam])
+            out.append(np.stack([downscale(f, image_size) for f in frames[:steps]]))
+        state.append(np.stack([state_vector(ep.joint_position[t], ep.gripper_position[t]) for t in range(steps)]))
+        raw.append(windows)
+        episode.append(np.full(steps, i, dtype=np.int64))
+        text = ep.task or ""
+        instr.append(np.full(steps, instructions.setdefault(text, len(instructions)), dtype=np.int64))
+        if progress is not None:
+            progress(i + 1, len(reader))
     if not raw:
-        raise DatasetError(f"no episode with at least two frames in {', '.join(roots)}")
-    arrays = {"exterior": np.concatenate(ext), "wrist": np.concatenate(wri), "state": np.concatenate(state),
-              "raw": np.concatenate(raw), "episode": np.concatenate(episode), "instruction": np.concatenate(instr),
-              "instructions": np.asarray(list(instructions), dtype=str), "key": np.asarray(key)}
-    if cache is not None:
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(str(cache) + ".tmp.npz")
-        np.savez(tmp, **arrays)  # type: ignore[arg-type]
-        tmp.replace(cache)
-    return _from_arrays(arrays, roots)
+        raise DatasetError(f"no successful episode with at least two frames in {reader.root}")
+    return {"exterior": np.concatenate(ext), "wrist": np.concatenate(wri), "state": np.concatenate(state),
+            "raw": np.concatenate(raw), "episode": np.concatenate(episode), "instruction": np.concatenate(instr),
+            "instructions": np.asarray(list(instructions), dtype=str)}
 
 
-def _from_arrays(a: dict[str, np.ndarray], roots: Sequence[str]) -> TrainingSet:
-    raw = np.asarray(a["raw"], dtype=np.float64)
-    return TrainingSet(a["exterior"], a["wrist"], np.asarray(a["state"], np.float32), raw, a["episode"],
-                       a["instruction"], tuple(str(s) for s in a["instructions"]),
+def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str]) -> TrainingSet:
+    """One set from several datasets' arrays: episode numbers and instruction indices made global."""
+    instructions: dict[str, int] = {}
+    episode, instr = [], []
+    offset = 0
+    for a in parts:
+        local = [instructions.setdefault(str(text), len(instructions)) for text in a["instructions"]]
+        instr.append(np.asarray(local, dtype=np.int64)[a["instruction"]])
+        episode.append(a["episode"] + offset)
+        offset += int(a["episode"].max()) + 1
+    raw = np.concatenate([np.asarray(a["raw"], dtype=np.float64) for a in parts])
+    return TrainingSet(np.concatenate([a["exterior"] for a in parts]), np.concatenate([a["wrist"] for a in parts]),
+                       np.concatenate([np.asarray(a["state"], np.float32) for a in parts]), raw,
+                       np.concatenate(episode), np.concatenate(instr), tuple(instructions),
                        quantile_stats(raw, ", ".join(roots)), tuple(roots))
+
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +184,7 @@ def heat_colour(rate: float) -> str:
     """Background of a heatmap cell: red (0 %) through pale yellow (50 %) to green (100 %)."""
     stops = ((0.0, (214, 96, 77)), (0.5, (254, 224, 139)), (1.0, (102, 189, 99)))
     rate = min(1.0, max(0.0, float(rate)))
-    for (a, ca), (b, cb) in zip(stops, stops[1:], strict=False):
+    for (a, ca), (b, cb) in pairwise(stops):
         if rate <= b:
             f = (rate - a) / (b - a)
             return "#" + "".join(f"{round(x + f * (y - x)):02x}" for x, y in zip(ca, cb, strict=True))

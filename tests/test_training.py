@@ -192,3 +192,21 @@ def _observation(data, i: int) -> dict[str, np.ndarray]:
             "wrist_image_left": data.wrist[i], "joint_position": data.state[i, :7].astype(np.float64),
             "gripper_position": data.state[i, 7:8].astype(np.float64),
             "cartesian_position": np.zeros(6)}
+
+
+def test_train_command_writes_a_checkpoint_and_resumes(recorded_dataset, tmp_path, capsys):
+    from robosim_cosmos.cli.main import main
+
+    args = ["train", "--dataset", str(recorded_dataset), "--out", str(tmp_path / "ckpt"), "--image-size", "32x56",
+            "--batch-size", "8", "--save-every", "2", "--threads", "1", "--val-fraction", "0", "--cache",
+            str(tmp_path / "cache"), "-q"]
+    assert main([*args, "--steps", "2"]) == 0
+    assert "2 steps" in capsys.readouterr().out
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1  # success/ only: failure/ teaches no task
+    assert main([*args, "--steps", "4"]) == 0  # the same command with a longer schedule continues
+    result = json.loads((tmp_path / "ckpt" / "train_result.json").read_text())
+    assert result["resumed_from"] == 2 and result["step"] == 4
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x").write_text("x")
+    assert main(["train", "--dataset", str(recorded_dataset), "--out", str(tmp_path / "other"), "-q"]) == 2
+    assert "no training run to resume" in capsys.readouterr().err

@@ -19,7 +19,8 @@ from .action_stats import dataset_roots
 def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    roots = [root for path in args.dataset for root in dataset_roots(path)]
+    # a recording folder holds success/ and failure/: only successes are demonstrations
+    roots = [root for path in args.dataset for root in dataset_roots(path) if root.name != "failure"]
     options = TrainOptions(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                            max_minutes=args.max_minutes, save_every=args.save_every, threads=args.threads,
                            val_fraction=args.val_fraction)

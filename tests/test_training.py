@@ -210,3 +210,17 @@ def test_train_command_writes_a_checkpoint_and_resumes(recorded_dataset, tmp_pat
     (tmp_path / "other" / "x").write_text("x")
     assert main(["train", "--dataset", str(recorded_dataset), "--out", str(tmp_path / "other"), "-q"]) == 2
     assert "no training run to resume" in capsys.readouterr().err
+
+
+def test_coordinate_channels_change_the_input_not_the_answer_shape(small_set):
+    import torch
+
+    from robosim_cosmos.policies.baseline_model import build_model
+
+    config = make_config(small_set, SMALL, "exterior_image_1_left", 16, coords=True)
+    assert config.coords and BaselineConfig.from_json(config.to_json()) == config
+    model = build_model(config)
+    assert model.exterior[0].in_channels == 5  # RGB + x + y
+    img = torch.zeros(2, *SMALL, 3, dtype=torch.uint8)
+    out = model(img, img, torch.zeros(2, 8), torch.zeros(2, dtype=torch.int64), torch.tensor([0, 1]))
+    assert out.shape == (2, 16, 10) and torch.all(out.abs() <= 1)

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     data = build_training_set(roots, args.image_size, args.camera, chunk=16, cache=args.cache, progress=read_progress)
     if bar_read is not None:
         bar_read.close()
-    config = make_config(data, args.image_size, args.camera, 16)
+    config = make_config(data, args.image_size, args.camera, 16, coords=args.coords)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not (out / "train_state.json").is_file():
         raise ConfigError(f"{out} exists and holds no training run to resume; choose an empty folder")
@@ -91,5 +91,7 @@ def add(sub: Any) -> None:
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="a folder for each dataset's decoded, downscaled frames and targets: written once, reused "
                         "while the dataset and settings are the same (decoding video is the slow part)")
+    p.add_argument("--coords", action="store_true",
+                   help="feed each pixel's x and y to the image encoders as two extra channels (CoordConv)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

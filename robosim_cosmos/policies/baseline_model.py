@@ -61,7 +61,8 @@ class BaselineConfig:
     instruction words (index 0 = unknown). state_mean / state_std: [8] standardization of
     joints + gripper. widths: conv channels of the stride-4 patch stem, then of each stride-2
     stage; embed: per-input feature size;
-    hidden: the head's width.
+    hidden: the head's width. coords: two extra input channels holding each pixel's x and y in
+    [−1, 1] (CoordConv), so where a thing is in the image is an input value, not only a weight.
     """
 
     image_size: tuple[int, int] = (72, 128)
@@ -74,6 +75,7 @@ class BaselineConfig:
     widths: tuple[int, ...] = (32, 64, 64)
     embed: int = 128
     hidden: int = 512
+    coords: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -130,7 +132,8 @@ def build_model(config: BaselineConfig) -> Any:
     def encoder() -> Any:
         # a 4 x 4 stride-4 patch stem, then stride-2 3 x 3 stages: ~3x cheaper on CPU than
         # stride-2 convs from full resolution, and the flatten below keeps where things are
-        layers: list[Any] = [nn.Conv2d(3, config.widths[0], 4, stride=4), nn.GroupNorm(8, config.widths[0]), nn.ReLU()]
+        layers: list[Any] = [nn.Conv2d(5 if config.coords else 3, config.widths[0], 4, stride=4),
+                             nn.GroupNorm(8, config.widths[0]), nn.ReLU()]
         channels = config.widths[0]
         for width in config.widths[1:]:
             layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.GroupNorm(8, width), nn.ReLU()]
@@ -154,14 +157,21 @@ def build_model(config: BaselineConfig) -> Any:
             # materialize the lazy layers now, so the parameter count and the optimizer see them
             h, w = config.image_size
             with torch.no_grad():
-                self.exterior(torch.zeros(1, 3, h, w))
-                self.wrist(torch.zeros(1, 3, h, w))
+                c = 5 if config.coords else 3
+                self.exterior(torch.zeros(1, c, h, w))
+                self.wrist(torch.zeros(1, c, h, w))
 
         def forward(self, exterior: Any, wrist: Any, state: Any, tokens: Any, offsets: Any) -> Any:
             """exterior, wrist: uint8 [B, H, W, 3]; state: float [B, 8]; tokens / offsets: the
             EmbeddingBag's flat word ids and per-sample starts. -> float [B, chunk, 10]."""
             def image(x: Any) -> Any:
-                return x.permute(0, 3, 1, 2).float() / 255.0
+                x = x.permute(0, 3, 1, 2).float() / 255.0
+                if not config.coords:
+                    return x
+                b, _, h, w = x.shape
+                ys = torch.linspace(-1.0, 1.0, h).view(1, 1, h, 1).expand(b, 1, h, w)
+                xs = torch.linspace(-1.0, 1.0, w).view(1, 1, 1, w).expand(b, 1, h, w)
+                return torch.cat([x, xs, ys], dim=1)
 
             s = (state - self.state_mean) / self.state_std
             feats = torch.cat([self.exterior(image(exterior)), self.wrist(image(wrist)), self.state(s),

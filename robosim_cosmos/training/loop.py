@@ -152,13 +152,14 @@ class _Batcher:
 
 
 def make_config(data: TrainingSet, image_size: tuple[int, int], exterior_camera: str,
-                chunk: int) -> BaselineConfig:
+                chunk: int, coords: bool = False) -> BaselineConfig:
     """The model config for a training set: its vocabulary and state standardization."""
     mean = data.state.mean(axis=0)
     std = np.maximum(data.state.std(axis=0), 1e-3)  # the gripper may never move in a set of reaches
     return BaselineConfig(image_size=image_size, exterior_camera=exterior_camera, chunk=chunk,
                           vocabulary=build_vocabulary(data.instructions),
-                          state_mean=tuple(float(v) for v in mean), state_std=tuple(float(v) for v in std))
+                          state_mean=tuple(float(v) for v in mean), state_std=tuple(float(v) for v in std),
+                          coords=coords)
 
 
 def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: BaselineConfig | None = None,

@@ -13,6 +13,7 @@ _EXTRA_OF = {
     "transformers": "cosmos",
     "PIL": "cosmos",
     "tokenizers": "cosmos",
+    "safetensors": "cosmos",
     "ray": "ray",
     "matplotlib": "report",
     "pyarrow": "dataset",

@@ -35,10 +35,12 @@ LAYER_RANK: dict[str, float] = {
     "testing": 4.5,  # test helpers shipped in the package: anything up to policies, nothing above
     "metrics": 5, "records": 6,
     "datasets": 6.5,  # the LeRobot dataset format: core, kinematics, envs and records below it, nothing that runs
+    "training": 6.75,  # datasets -> samples -> a trained policy (policies/baseline_model); runs no episode
     "rollout": 7, "analysis": 8, "cli": 9,
 }
 SKIPPED: frozenset[tuple[str, str]] = frozenset({("analysis", "rollout"), ("datasets", "service"),
-                                                 ("datasets", "policies"), ("datasets", "testing")})
+                                                 ("datasets", "policies"), ("datasets", "testing"),
+                                                 ("training", "service"), ("training", "testing")})
 """Lower layers a layer must not import all the same: analysis reads finished runs through the
 run-folder format (records) and the metrics, never the code that runs episodes; the dataset format
 needs neither the wire nor a policy."""

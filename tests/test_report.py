@@ -518,6 +518,19 @@ def _near(pixels: np.ndarray, hex_colour: str, tol: int = 12) -> int:
     return int(np.count_nonzero(np.all(np.abs(pixels.astype(int) - rgb) <= tol, axis=-1)))
 
 
+def test_heatmap_colours_and_cells_carry_rate_interval_and_count(folders):
+    from robosim_cosmos.analysis.report import _heatmaps, heat_colour
+
+    assert heat_colour(0.0) == "#d6604d" and heat_colour(1.0) == "#66bd63" and heat_colour(0.5) == "#fee08b"
+    assert heat_colour(0.25) not in (heat_colour(0.0), heat_colour(0.5))
+    runs = load_runs([folders["suite"]])
+    html = _heatmaps(runs, runs, ["robosim_cosmos/DroidReach-v0", "robosim_cosmos/DroidLiftCube-v0"],
+                     ["vague", "default", "specific"])
+    assert html.count('class="heat"') == 2  # the suite ran two tiers of one task: no empty rows or columns
+    assert "specific" not in html and "DroidLiftCube" not in html
+    assert 'data-rate="1.0000"' in html and "[" in html and "Beta" in html
+
+
 def test_the_page_in_headless_chromium(folders, tmp_path):
     sync_playwright, chromium = _playwright()
     out = build_report([folders["a"], folders["cosmos"], folders["suite"]], tmp_path / "report.html")
@@ -550,6 +563,9 @@ def test_the_page_in_headless_chromium(folders, tmp_path):
             compared = page.locator("section.card").first.inner_text()
             shot = page.screenshot(full_page=True, path=str(tmp_path / "report.png"))
             bars = page.locator("#success img.plot").first.screenshot()
+            heat = page.eval_on_selector_all(
+                "table.heatmap td.heat", "els => els.map(e => [e.title, getComputedStyle(e).backgroundColor, "
+                "e.innerText, e.getBoundingClientRect().width])")
             horizon = page.locator("#world-model img.plot").screenshot()
         finally:
             browser.close()
@@ -559,6 +575,11 @@ def test_the_page_in_headless_chromium(folders, tmp_path):
     assert len(images) == 3 + 7 and all(done and w > 0 and h > 0 for done, w, h, _ in images), images
     assert headings == ["What was compared", "Success rate", "World model: prediction error against horizon step",
                         "Events", "Trajectory", "Episode stills"]
+    # the suite's task x tier heatmap: one coloured cell per tier, the interval beside the rate, the count on hover
+    assert len(heat) == 2, heat
+    for title, background, text, width in heat:
+        assert title.startswith("DroidReach / ") and "1/1 = 100.0 %" in title and "Beta" in title
+        assert background == "rgb(102, 189, 99)" and "100 %" in text and "[" in text and width > 40
     assert tables >= 8 and all(label in compared for label in ("scripted (a)", "diffusers:/ckpt/cosmos3", "suite"))
     page_px, bars_px, horizon_px = _pixels(shot), _pixels(bars), _pixels(horizon)
     assert page_px.shape[0] > 2000 and len(np.unique(page_px.reshape(-1, 3), axis=0)) > 2000  # stills, plots

@@ -95,5 +95,10 @@ figure img { display: block; width: 100%; height: auto; background: #222; }
 figcaption { padding: 6px 8px; font-size: 12px; }
 figcaption .instr { color: #5a6372; font-style: italic; }
 .outcome { font-weight: 600; padding: 0 5px; border-radius: 3px; color: #fff; }
+table.heatmap td.heat { text-align: center; min-width: 92px; font-variant-numeric: tabular-nums; color: #1d2330; }
+table.heatmap td.heat .rate { font-weight: 600; display: block; }
+table.heatmap td.heat .band { font-size: 11px; color: #3b4250; }
+table.heatmap td.empty { background: #eef1f5; color: #8a93a3; }
+details > summary { cursor: pointer; color: #5a6372; margin: 8px 0; }
 .success { background: #2e7d32; } .failure { background: #c62828; } .error { background: #6d6d6d; }
 """

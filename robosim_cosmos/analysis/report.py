@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +169,60 @@ def _success(runs: list[RunData]) -> Markup:
         table(["tier", *headers[1:]], _stats_rows(runs, by_tier), numeric=(2, 3, 4, 5, 6, 7),
               caption="By instruction tier"),
     ]
+    if any(len(run.cells) > 1 for run in runs):
+        parts.append(_heatmaps([run for run in runs if len(run.cells) > 1], runs, env_ids, tiers))
     if any(len(run.env_ids) > 1 and len(run.tiers) > 1 for run in runs):  # else one of the tables above says it
         grid = [(f"{env_name(e)} / {t}", lambda r, e=e, t=t: r.cells.get((e, t))) for e in env_ids for t in tiers]
-        parts.append(table(["task / tier", *headers[1:]], _stats_rows(runs, grid), numeric=(2, 3, 4, 5, 6, 7),
-                           caption="By task and tier"))
+        # the long form stays for copying numbers out, folded: the heatmaps are what one reads
+        parts.append(tag("details", join([tag("summary", "By task and tier, as a table"),
+                                          table(["task / tier", *headers[1:]], _stats_rows(runs, grid),
+                                                numeric=(2, 3, 4, 5, 6, 7), caption="By task and tier")])))
     return tag("section", join(parts), id="success", class_="card")
+
+
+def heat_colour(rate: float) -> str:
+    """Background of a heatmap cell: red (0 %) through pale yellow (50 %) to green (100 %)."""
+    stops = ((0.0, (214, 96, 77)), (0.5, (254, 224, 139)), (1.0, (102, 189, 99)))
+    rate = min(1.0, max(0.0, float(rate)))
+    for (a, ca), (b, cb) in pairwise(stops):
+        if rate <= b:
+            f = (rate - a) / (b - a)
+            return "#" + "".join(f"{round(x + f * (y - x)):02x}" for x, y in zip(ca, cb, strict=True))
+    return "#66bd63"
+
+
+def _heat_cell(run: RunData, env_id: str, tier: str) -> Markup:
+    stats = run.cells.get((env_id, tier))
+    if stats is None or stats.get("success_rate") is None:
+        return tag("td", "—", class_="heat empty", title=f"{env_name(env_id)} / {tier}: not run")
+    rate = float(stats["success_rate"])
+    bounds, method = interval(stats)
+    k, n = stats.get("successes", 0), stats.get("completed", stats.get("episodes"))
+    band = f"[{100 * bounds[0]:.0f}, {100 * bounds[1]:.0f}]" if bounds else ""
+    title = (f"{env_name(env_id)} / {tier}: {k}/{n} = {100 * rate:.1f} %"
+             + (f", {INTERVAL_NAMES[method]} [{100 * bounds[0]:.1f}, {100 * bounds[1]:.1f}] %" if bounds else ""))
+    body = join([tag("span", f"{100 * rate:.0f} %", class_="rate"), tag("span", band, class_="band")])
+    return tag("td", body, class_="heat", title=title, style=f"background:{heat_colour(rate)}",
+               data_rate=f"{rate:.4f}", data_k=k, data_n=n)
+
+
+def _heatmaps(runs: list[RunData], all_runs: list[RunData], env_ids: Sequence[str], tiers: Sequence[str]) -> Markup:
+    """Per run, task × tier success rates as a coloured grid, each cell's 95 % interval beside its
+    rate and the whole count on hover."""
+    blocks = []
+    for run in runs:
+        i = all_runs.index(run)
+        shown = [t for t in tiers if t in run.tiers]
+        rows = [[tag("th", env_name(e), scope="row"), *[_heat_cell(run, e, t) for t in shown]] for e in env_ids
+                if e in run.env_ids]
+        head = tag("tr", join([tag("th", "task / tier"), *[tag("th", t) for t in shown]]))
+        body = join(tag("tr", join(row)) for row in rows)
+        blocks.append(tag("div", join([tag("h3", _who(run, i)),
+                                       tag("table", join([tag("thead", head), tag("tbody", body)]),
+                                           class_="heatmap")]), class_="wide"))
+    note = tag("p", "Each cell: success rate, its 95 % interval in brackets, the count on hover; colour from red "
+                    "(0 %) to green (100 %).", class_="note")
+    return join([tag("h3", "By task and tier"), note, *blocks])
 
 
 def _world_model(runs: list[RunData]) -> Markup:

@@ -10,10 +10,10 @@ import sys
 from .._gl import require_rendering
 from .._version import __version__
 from ..errors import RobosimCosmosError
-from . import action_stats, decode, demo, envs, merge, record, replay, report, rollout, score, serve
+from . import action_stats, decode, demo, envs, merge, record, replay, report, rollout, score, serve, train
 from .common import OneLineParser, command_warnings
 
-COMMANDS = (decode, rollout, record, replay, action_stats, envs, demo, merge, score, report, serve)
+COMMANDS = (decode, rollout, record, replay, action_stats, train, envs, demo, merge, score, report, serve)
 """Each command's module, in the order ``--help`` lists them; each has ``add(subparsers)``."""
 
 

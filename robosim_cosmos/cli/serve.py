@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 import numpy as np
@@ -36,12 +37,12 @@ def _megabytes(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..policies.registry import NEEDS_ENV, create_policy, spec_kind
+    from ..policies.registry import NEEDS_ENV, create_policy, spec_kind, spec_stats
 
     if spec_kind(args.policy) in NEEDS_ENV:
         raise ConfigError(
             f"the {args.policy!r} policy reads privileged simulator state and cannot be served; "
-            "serve replay:PATH or diffusers:PATH"
+            "serve replay:PATH, diffusers:PATH or baseline:PATH"
         )
     from ..service.protocol import DEFAULT_MAX_FRAME_BYTES, resolve_api_key
     from ..service.server import PolicyServer
@@ -54,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     # one stderr line each: main() runs every command under cli.common.command_warnings.
     metadata = parse_policy_args(args.metadata, option="--metadata")  # KEY=JSON pairs, like --policy-arg
     policy = create_policy(args.policy, **parse_policy_args(args.policy_arg))
+    own_stats = spec_stats(args.policy)
+    if own_stats is not None:  # the wire carries normalized rows, not the statistics they need
+        print(f"note: {args.policy}'s chunks are normalized with its own statistics: run the client with "
+              f"--stats {own_stats}", file=sys.stderr)
     PolicyServer(policy, host=args.host, port=args.port, api_key=api_key,
                  decode_video=args.decode_video, max_frame_bytes=max_frame_bytes,
                  dialect=args.dialect, metadata=metadata).serve_forever()
@@ -68,7 +73,8 @@ def add(sub: Any) -> None:
                     "them, from $ROBOSIM_COSMOS_API_KEY when it is set and not empty; otherwise the "
                     "server asks for no key.",
     )
-    add_policy_flags(srv, "replay:PATH (--policy-arg layout=joint_vel: 8-wide rows are velocities) | diffusers:PATH")
+    add_policy_flags(srv, "replay:PATH (--policy-arg layout=joint_vel: 8-wide rows are velocities) | diffusers:PATH "
+                                 "| baseline:PATH")
     srv.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default 127.0.0.1); any other without a key draws a warning")
     srv.add_argument("--port", type=_port, default=8000, help="0..65535, 0 picks a free port (default 8000)")

@@ -6,6 +6,8 @@ Forms:
 - ``cosmos3://HOST:PORT``      a remote Cosmos 3 policy server (also ``"cosmos3"`` with host=, port=)
 - ``openpi://HOST:PORT``       an openpi or RoboArena DROID policy server, π0 / π0.5 (also ``"openpi"``)
 - ``diffusers:PATH``           a Cosmos 3 checkpoint in-process (also ``"diffusers"`` with model=)
+- ``baseline:PATH``            the small visuomotor policy ``robosim-cosmos train`` writes
+- ``null``                     holds still (zero motion, gripper unchanged); needs ``env=``
 
 Each backend is one row of :data:`BACKENDS`; its module is imported only when asked for.
 """
@@ -16,13 +18,14 @@ import inspect
 import json
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
 from ..errors import ConfigError
 from ..policy_api import Policy
 from ..service.protocol import OPENPI_URL_SCHEME, URL_SCHEME, parse_address
 
-SpecKind = Literal["scripted", "replay", "cosmos3", "diffusers", "openpi"]
+SpecKind = Literal["scripted", "replay", "cosmos3", "diffusers", "openpi", "baseline", "null"]
 SPEC_KINDS: tuple[SpecKind, ...] = get_args(SpecKind)
 
 
@@ -36,6 +39,7 @@ class Backend:
     the first positional argument). bare: the kind alone is a spec too, then ``bare_needs`` must
     be passed as a keyword. needs_env: built on the rollout's own env (privileged state; cannot
     be served). own_open_loop: brings its own open-loop horizon, as its reference client runs it.
+    stats_file: see the field.
     """
 
     module: str
@@ -48,6 +52,9 @@ class Backend:
     bare_needs: str | None = None
     needs_env: bool = False
     own_open_loop: bool = False
+    stats_file: str | None = None
+    """A file in the spec's path (a checkpoint folder) holding the action statistics its chunks are
+    normalized with: a rollout de-normalizes with it unless ``--stats`` says otherwise."""
 
     def matches(self, kind: str, spec: str) -> bool:
         if self.bare and spec == kind:
@@ -67,6 +74,9 @@ BACKENDS: dict[SpecKind, Backend] = {
                       f"{OPENPI_URL_SCHEME}HOST:PORT (or 'openpi' with host=, port=; "
                       "action_space=joint_velocity|joint_position)", prefix=OPENPI_URL_SCHEME, address=True,
                       own_open_loop=True),
+    "baseline": Backend(".baseline", "BaselinePolicy", "baseline:PATH (a `robosim-cosmos train` checkpoint)",
+                        prefix="baseline:", bare=False, stats_file="stats.json"),
+    "null": Backend(".null", "NullPolicy", "null (holds still)", needs_env=True),
 }
 """Every policy backend, in the order the help lists them: adding one is a module and a row."""
 SPEC_FORMS: tuple[str, ...] = tuple(b.form for b in BACKENDS.values())
@@ -99,6 +109,18 @@ def spec_kind(spec: str) -> SpecKind:
 def backend_of(spec: str) -> Backend:
     """The backend a spec names (:func:`spec_kind`'s row)."""
     return BACKENDS[spec_kind(spec)]
+
+
+def spec_stats(spec: str) -> str | None:
+    """The action statistics file a spec's chunks are normalized with, when its backend keeps
+    them beside its checkpoint (``baseline:CKPT`` -> ``CKPT/stats.json``); None otherwise."""
+    try:
+        backend = backend_of(spec)
+    except ConfigError:  # a label for a ready Policy object
+        return None
+    if backend.stats_file is None or backend.prefix is None or not spec.startswith(backend.prefix):
+        return None
+    return str(Path(spec[len(backend.prefix):]) / backend.stats_file)
 
 
 def policy_class(kind: SpecKind) -> type[Policy]:

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..metrics.adaptive import AdaptiveRule
 from ..metrics.world_model import SCORINGS, Scoring, check_scoring
 from ..observations import DROID_IMAGE_SIZE
-from ..policies.registry import SPEC_FORMS, backend_of, parse_policy_args
+from ..policies.registry import SPEC_FORMS, backend_of, parse_policy_args, spec_stats
 from ..policy_api import DEFAULT_OPEN_LOOP_STEPS
 from ..records.redact import redact_kwargs
 from ..records.shards import Shard
@@ -64,7 +64,8 @@ class RolloutConfig:
     client renders 360 × 640 and sends the exteriors at half size).
 
     ``stats``: the action statistics the env de-normalizes cosmos rows with (a shipped domain or a
-    stats JSON path; None: the embodiment's own); part of the identity. ``record_dataset``: a folder
+    stats JSON path; None: the policy checkpoint's own when it keeps them, ``baseline:CKPT``'s
+    ``CKPT/stats.json``, else the embodiment's); part of the identity. ``record_dataset``: a folder
     that receives the completed episodes as a LeRobot v3.0 dataset in ``dataset_schema`` (cameras
     encoded with ``dataset_codec``) when the run ends: each worker stages its episodes in
     ``out/dataset_episodes/`` as they finish, so a resumed run adds to them, and the dataset is
@@ -175,7 +176,8 @@ class RolloutConfig:
     stats: str | None = option(
         None, flag="--stats", metavar="DOMAIN_OR_PATH", identity=True, env="stats",
         help="action statistics the env de-normalizes cosmos rows with (a shipped domain or a stats JSON, e.g. "
-             "from `robosim-cosmos action-stats`); default: the embodiment's own (droid_lerobot)")
+             "from `robosim-cosmos action-stats`); default: a baseline:CKPT policy's own CKPT/stats.json, else the "
+             "embodiment's own (droid_lerobot)")
     record_dataset: str | None = option(
         None, flag="--record-dataset", metavar="DIR",
         help="also write the completed episodes as a LeRobot v3.0 dataset into DIR when the run ends (each episode "
@@ -261,6 +263,9 @@ class RolloutConfig:
         """ConfigError for a malformed dataset recording or stats option."""
         check_schema(self.dataset_schema)
         check_codec(self.dataset_codec)
+        if self.stats is None:
+            # a checkpoint that carries its own statistics (baseline:CKPT) is decoded with them
+            object.__setattr__(self, "stats", spec_stats(self.policy))
         for name in ("record_dataset", "stats"):
             value = getattr(self, name)
             if isinstance(value, os.PathLike):

@@ -1,0 +1,284 @@
+"""The training loop: seeded and deterministic on CPU, L1 chunk regression, a checkpoint folder
+written every ``save_every`` steps and at the end, resumable after a kill, with a wall-clock
+budget.
+
+Determinism: the sample order of epoch e is a permutation drawn from ``(seed, e)`` and each step's
+augmentation from ``(seed, step)``, so the batch at step s does not depend on when the run was
+interrupted; torch runs with deterministic algorithms and a fixed thread count. A resumed run
+restores the weights, the AdamW moments and the step, and continues as if never stopped.
+
+Augmentation: every image is shifted by up to ``shift`` pixels (replicate-padded, then cropped
+back), which is what lets a small conv net trained on ~100 demos per task generalize to unseen
+object positions (DrQ-style random shifts).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._optional import require
+from ..errors import ConfigError
+from ..policies.baseline_model import (
+    BaselineConfig,
+    build_model,
+    build_vocabulary,
+    load_checkpoint,
+    pack_tokens,
+    parameter_count,
+    save_checkpoint,
+)
+from .data import TrainingSet
+
+TRAIN_STATE_FILE = "train_state.safetensors"
+TRAIN_META_FILE = "train_state.json"
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """steps: the schedule's length (cosine learning-rate decay to 10 % over it); max_minutes:
+    stop earlier when this much wall time has passed (a checkpoint is written then);
+    save_every: steps between checkpoints; threads: torch CPU threads; val_fraction: episodes
+    held out for a validation loss (every ``save_every`` steps)."""
+
+    steps: int = 4000
+    batch_size: int = 64
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    warmup: int = 100
+    seed: int = 0
+    max_minutes: float | None = None
+    save_every: int = 250
+    threads: int = 2
+    shift: int = 4
+    val_fraction: float = 0.05
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "save_every", "threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ConfigError(f"max_minutes must be positive, got {self.max_minutes}")
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
+
+@dataclass
+class TrainResult:
+    """What a run did: steps done (in total, over resumes), wall seconds of this invocation and in
+    total, samples per second, losses (step, train L1) every ``save_every`` steps, validation L1
+    at each checkpoint, and whether the run stopped for its time budget."""
+
+    checkpoint: str
+    step: int
+    seconds: float
+    total_seconds: float
+    samples_per_s: float
+    parameters: int
+    samples: int
+    clipped_fraction: float
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    val_losses: list[tuple[int, float]] = field(default_factory=list)
+    stopped_for_budget: bool = False
+    resumed_from: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _lr(options: TrainOptions, step: int) -> float:
+    if step < options.warmup:
+        return options.lr * (step + 1) / options.warmup
+    progress = min(1.0, (step - options.warmup) / max(1, options.steps - options.warmup))
+    return options.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _split(data: TrainingSet, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sample indices of the training and validation episodes (whole episodes held out)."""
+    episodes = np.unique(data.episode)
+    held = round(fraction * len(episodes))
+    if held == 0 or held >= len(episodes):
+        return np.arange(len(data)), np.zeros(0, dtype=np.int64)
+    val_eps = np.random.default_rng([seed, 7]).choice(episodes, held, replace=False)
+    is_val = np.isin(data.episode, val_eps)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def _batch_indices(train_idx: np.ndarray, options: TrainOptions, step: int) -> np.ndarray:
+    per_epoch = max(1, len(train_idx) // options.batch_size)
+    epoch, pos = divmod(step, per_epoch)
+    order = np.random.default_rng([options.seed, epoch]).permutation(len(train_idx))
+    return train_idx[order[pos * options.batch_size:(pos + 1) * options.batch_size]]
+
+
+def _shift(images: np.ndarray, pad: int, rng: np.random.Generator) -> np.ndarray:
+    """uint8 [B, H, W, 3], each shifted by up to ``pad`` pixels (edge-replicated)."""
+    if pad <= 0:
+        return images
+    b, h, w, _ = images.shape
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="edge")
+    dy, dx = rng.integers(0, 2 * pad + 1, size=(2, b))
+    return np.stack([padded[i, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(b)])
+
+
+class _Batcher:
+    """Batches as torch tensors."""
+
+    def __init__(self, data: TrainingSet, config: BaselineConfig, targets: np.ndarray) -> None:
+        self.torch = require("torch")
+        self.data, self.targets = data, targets
+        self.tokens = [config.token_ids(text) for text in data.instructions]
+
+    def __call__(self, idx: np.ndarray, rng: np.random.Generator | None, shift: int) -> tuple[Any, ...]:
+        t = self.torch
+        d = self.data
+        ext, wri = d.exterior[idx], d.wrist[idx]
+        if rng is not None:
+            ext, wri = _shift(ext, shift, rng), _shift(wri, shift, rng)
+        flat, offsets = pack_tokens([self.tokens[i] for i in d.instruction[idx]])
+        return (t.from_numpy(np.ascontiguousarray(ext)), t.from_numpy(np.ascontiguousarray(wri)),
+                t.from_numpy(d.state[idx]), t.from_numpy(flat), t.from_numpy(offsets),
+                t.from_numpy(self.targets[idx]))
+
+
+def make_config(data: TrainingSet, image_size: tuple[int, int], exterior_camera: str,
+                chunk: int, coords: bool = False) -> BaselineConfig:
+    """The model config for a training set: its vocabulary and state standardization."""
+    mean = data.state.mean(axis=0)
+    std = np.maximum(data.state.std(axis=0), 1e-3)  # the gripper may never move in a set of reaches
+    return BaselineConfig(image_size=image_size, exterior_camera=exterior_camera, chunk=chunk,
+                          vocabulary=build_vocabulary(data.instructions),
+                          state_mean=tuple(float(v) for v in mean), state_std=tuple(float(v) for v in std),
+                          coords=coords)
+
+
+def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: BaselineConfig | None = None,
+          on_step: Callable[[int, int, float], None] | None = None) -> TrainResult:
+    """Train (or resume training) the baseline on ``data`` into the checkpoint folder ``out``.
+    ``on_step(step, steps, loss)`` is called after every step (the CLI's progress bar)."""
+    torch = require("torch")
+    st = require("safetensors.torch")
+    torch.set_num_threads(options.threads)
+    torch.use_deterministic_algorithms(True)
+    out = Path(out)
+    targets, clipped = data.targets()
+    chunk = data.raw.shape[1]
+    resumed_from = 0
+    meta: dict[str, Any] = {}
+    if (out / TRAIN_META_FILE).is_file():
+        model, config, _ = load_checkpoint(out)
+        meta = json.loads((out / TRAIN_META_FILE).read_text())
+        if meta.get("options", {}).get("seed") != options.seed:
+            raise ConfigError(f"{out} was trained with seed {meta.get('options', {}).get('seed')}; resume it with "
+                              "the same seed or train into a new folder")
+        resumed_from = int(meta["step"])
+        model.train()
+    else:
+        torch.manual_seed(options.seed)
+        config = config or make_config(data, (72, 128), "exterior_image_1_left", chunk)
+        model = build_model(config)
+    if config.chunk != chunk:
+        raise ConfigError(f"the model predicts {config.chunk} rows, the training set has {chunk}-row targets")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    if resumed_from:
+        _load_optimizer(optimizer, st.load_file(str(out / TRAIN_STATE_FILE)), meta)
+    train_idx, val_idx = _split(data, options.val_fraction, options.seed)
+    if len(train_idx) < options.batch_size:
+        raise ConfigError(f"{len(train_idx)} training samples, fewer than one batch of {options.batch_size}")
+    batcher = _Batcher(data, config, targets)
+    losses: list[tuple[int, float]] = [(int(s), float(v)) for s, v in meta.get("losses", [])]
+    val_losses: list[tuple[int, float]] = [(int(s), float(v)) for s, v in meta.get("val_losses", [])]
+    previous_seconds = float(meta.get("total_seconds", 0.0))
+    start = time.perf_counter()
+    step = resumed_from
+    running: list[float] = []
+    stopped = False
+
+    def save() -> None:
+        if len(val_idx):
+            val_losses.append((step, _evaluate(model, batcher, val_idx)))
+        save_checkpoint(out, model, config, data.stats_document())
+        state, opt_meta = _flatten_optimizer(optimizer)
+        elapsed = previous_seconds + time.perf_counter() - start
+        doc = {"step": step, "options": asdict(options), "losses": losses, "val_losses": val_losses,
+               "total_seconds": elapsed, "optimizer": opt_meta}
+        tmp = out / (TRAIN_STATE_FILE + ".tmp")
+        st.save_file(state, str(tmp))
+        tmp.replace(out / TRAIN_STATE_FILE)
+        (out / (TRAIN_META_FILE + ".tmp")).write_text(json.dumps(doc))
+        (out / (TRAIN_META_FILE + ".tmp")).replace(out / TRAIN_META_FILE)
+
+    while step < options.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(options, step)
+        idx = _batch_indices(train_idx, options, step)
+        ext, wri, state, tokens, offsets, target = batcher(idx, np.random.default_rng([options.seed, step, 1]),
+                                                           options.shift)
+        loss = (model(ext, wri, state, tokens, offsets) - target).abs().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        value = float(loss.detach())
+        running.append(value)
+        if on_step is not None:
+            on_step(step, options.steps, value)
+        if step % options.save_every == 0 or step == options.steps:
+            losses.append((step, float(np.mean(running))))
+            running = []
+            save()
+        if options.max_minutes is not None and time.perf_counter() - start > options.max_minutes * 60:
+            stopped = True
+            break
+    if stopped and step % options.save_every != 0:
+        if running:
+            losses.append((step, float(np.mean(running))))
+        save()
+    seconds = time.perf_counter() - start
+    done = step - resumed_from
+    return TrainResult(str(out), step, seconds, previous_seconds + seconds,
+                       done * options.batch_size / seconds if seconds > 0 else 0.0, parameter_count(model), len(data),
+                       clipped / targets.size, losses, val_losses, stopped, resumed_from)
+
+
+def _evaluate(model: Any, batcher: _Batcher, idx: np.ndarray) -> float:
+    torch = batcher.torch
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(idx), 256):
+            ext, wri, state, tokens, offsets, target = batcher(idx[start:start + 256], None, 0)
+            total += float((model(ext, wri, state, tokens, offsets) - target).abs().mean()) * len(target)
+    model.train()
+    return total / len(idx)
+
+
+def _flatten_optimizer(optimizer: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """AdamW's per-parameter tensors as flat ``"<param index>.<name>"`` safetensors entries, and
+    the non-tensor hyper-parameters as JSON."""
+    sd = optimizer.state_dict()
+    tensors: dict[str, Any] = {}
+    for index, slot in sd["state"].items():
+        for name, value in slot.items():
+            tensors[f"{index}.{name}"] = value.detach().clone().contiguous().reshape(value.shape)
+    groups = [{k: v for k, v in g.items() if k != "params"} | {"params": list(g["params"])} for g in sd["param_groups"]]
+    return tensors, {"param_groups": groups}
+
+
+def _load_optimizer(optimizer: Any, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        index, _, name = key.partition(".")
+        state.setdefault(int(index), {})[name] = value
+    groups = meta["optimizer"]["param_groups"]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})

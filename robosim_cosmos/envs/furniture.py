@@ -1,93 +1,15 @@
-"""Furniture and clutter built from boxes and cylinders: each builder returns the :class:`Part`
-list of one piece, placed in the world (robot base frame; the work surface is z = 0, the floor
-below it). Pieces stand against a wall (a :class:`Wall` run) or on a surface; they are visual
-only (they never collide), so their sizes are drawn freely.
+"""Furniture built from boxes and cylinders (:mod:`.room_parts`): each builder fills a
+:class:`~.room_parts.Piece` of a drawn width standing against a wall run; :data:`PIECES` names
+them all with their width ranges.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-Shape = Literal["box", "cylinder"]
-
-BLACK = (0.06, 0.06, 0.07, 1.0)
-DARK = (0.15, 0.15, 0.16, 1.0)
-STEEL = (0.62, 0.63, 0.65, 1.0)
-WHITE = (0.9, 0.9, 0.88, 1.0)
-CARDBOARD = (0.62, 0.47, 0.3, 1.0)
-ACCENTS = ((0.75, 0.12, 0.1, 1.0), (0.1, 0.28, 0.62, 1.0), (0.95, 0.7, 0.12, 1.0), (0.2, 0.5, 0.25, 1.0),
-           (0.9, 0.4, 0.1, 1.0), (0.5, 0.2, 0.5, 1.0), (0.1, 0.55, 0.6, 1.0))
-
-
-@dataclass(frozen=True)
-class Part:
-    """One primitive: ``size`` is a box's half extents [3] or a cylinder's (radius, half
-    height, 0); ``yaw`` turns it about z (rad); ``material`` names a room material
-    (``envs/rooms/kit.xml``) and ``rgba`` tints it."""
-
-    shape: Shape
-    pos: tuple[float, float, float]
-    size: tuple[float, float, float]
-    yaw: float
-    material: str
-    rgba: tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class Wall:
-    """A straight run along a wall: ``start`` [2] (floor point at the wall), ``along`` and
-    ``inward`` unit vectors [2] (along the wall, into the room), its ``length``, and ``floor_z``."""
-
-    start: np.ndarray
-    along: np.ndarray
-    inward: np.ndarray
-    length: float
-    floor_z: float
-
-    @property
-    def yaw(self) -> float:
-        return float(np.arctan2(self.along[1], self.along[0]))
-
-
-class Piece:
-    """Collects the parts of one piece in its own frame: ``a`` along the wall from the piece's
-    left end, ``d`` out from the wall, ``z`` up from the floor."""
-
-    def __init__(self, wall: Wall, offset: float) -> None:
-        self.wall, self.offset = wall, offset
-        self.parts: list[Part] = []
-
-    def _world(self, a: float, d: float, z: float) -> tuple[float, float, float]:
-        xy = self.wall.start + (self.offset + a) * self.wall.along + d * self.wall.inward
-        return float(xy[0]), float(xy[1]), float(self.wall.floor_z + z)
-
-    def box(self, a: float, d: float, z: float, half: tuple[float, float, float], rgba: tuple[float, ...],
-            material: str = "room_flat") -> None:
-        self.parts.append(Part("box", self._world(a, d, z), half, self.wall.yaw, material, _rgba(rgba)))
-
-    def cylinder(self, a: float, d: float, z: float, radius: float, half_height: float, rgba: tuple[float, ...],
-                 material: str = "room_flat") -> None:
-        self.parts.append(Part("cylinder", self._world(a, d, z), (radius, half_height, 0.0), 0.0, material,
-                               _rgba(rgba)))
-
-
-def _rgba(rgba: tuple[float, ...]) -> tuple[float, float, float, float]:
-    r, g, b, a = (float(v) for v in rgba)
-    return r, g, b, a
-
-
-def _shade(rng: np.random.Generator, rgba: tuple[float, ...], spread: float = 0.12) -> tuple[float, ...]:
-    k = 1.0 + spread * (2.0 * rng.random() - 1.0)
-    return (*(min(1.0, c * k) for c in rgba[:3]), 1.0)
-
-
-def _pick(rng: np.random.Generator, options: tuple) -> tuple:
-    return options[int(rng.integers(len(options)))]
-
+from .room_parts import ACCENTS, BLACK, CARDBOARD, DARK, STEEL, WHITE, Piece, pick, shade
 
 # -- pieces against a wall: each takes (rng, piece, width) and fills the piece --------------
 
@@ -107,20 +29,20 @@ def _top_items(rng: np.random.Generator, p: Piece, width: float, depth: float, t
         elif kind == 1:  # a cardboard or plastic box
             w = rng.uniform(0.15, 0.4)
             h = rng.uniform(0.08, 0.3)
-            colour = CARDBOARD if rng.random() < 0.6 else _pick(rng, ACCENTS)
+            colour = CARDBOARD if rng.random() < 0.6 else pick(rng, ACCENTS)
             p.box(a + w / 2, depth * rng.uniform(0.3, 0.6), top + h / 2, (w / 2, rng.uniform(0.08, 0.2), h / 2),
-                  _shade(rng, colour))
+                  shade(rng, colour))
             a += w + rng.uniform(0.05, 0.25)
         elif kind == 2:  # bottles and cans
             for i in range(int(rng.integers(1, 4))):
                 r = rng.uniform(0.025, 0.045)
                 h = rng.uniform(0.08, 0.25)
-                p.cylinder(a + 0.05 + 0.09 * i, depth * 0.6, top + h / 2, r, h / 2, _pick(rng, ACCENTS))
+                p.cylinder(a + 0.05 + 0.09 * i, depth * 0.6, top + h / 2, r, h / 2, pick(rng, ACCENTS))
             a += 0.35
         else:  # a toolbox or an instrument
             w = rng.uniform(0.25, 0.45)
             h = rng.uniform(0.1, 0.2)
-            p.box(a + w / 2, depth * 0.45, top + h / 2, (w / 2, 0.12, h / 2), _pick(rng, (BLACK, DARK, ACCENTS[0],
+            p.box(a + w / 2, depth * 0.45, top + h / 2, (w / 2, 0.12, h / 2), pick(rng, (BLACK, DARK, ACCENTS[0],
                                                                                              ACCENTS[1])))
             a += w + rng.uniform(0.05, 0.3)
 
@@ -129,7 +51,7 @@ def bench(rng: np.random.Generator, p: Piece, width: float) -> None:
     """A lab workbench: a slab on steel legs, a lower shelf, things on top."""
     top = rng.uniform(0.75, 0.92)
     depth = rng.uniform(0.6, 0.8)
-    slab = _pick(rng, (("room_wood", (1.0, 1.0, 1.0, 1.0)), ("room_flat", DARK), ("room_flat", WHITE),
+    slab = pick(rng, (("room_wood", (1.0, 1.0, 1.0, 1.0)), ("room_flat", DARK), ("room_flat", WHITE),
                        ("room_glossy", STEEL)))
     p.box(width / 2, depth / 2, top - 0.02, (width / 2, depth / 2, 0.02), slab[1], slab[0])
     for a in (0.03, width - 0.03):
@@ -137,7 +59,7 @@ def bench(rng: np.random.Generator, p: Piece, width: float) -> None:
             p.box(a, d, (top - 0.04) / 2, (0.02, 0.02, (top - 0.04) / 2), STEEL, "room_glossy")
     p.box(width / 2, depth / 2, 0.15, (width / 2 - 0.03, depth / 2 - 0.03, 0.01), DARK)
     if rng.random() < 0.6:
-        p.box(width * 0.3, depth / 2, 0.22, (0.2, 0.18, 0.06), _shade(rng, CARDBOARD))
+        p.box(width * 0.3, depth / 2, 0.22, (0.2, 0.18, 0.06), shade(rng, CARDBOARD))
     _top_items(rng, p, width, depth, top)
 
 
@@ -145,24 +67,24 @@ def desk(rng: np.random.Generator, p: Piece, width: float) -> None:
     """An office desk: top, side panels, a drawer block, a monitor and a keyboard."""
     top = rng.uniform(0.72, 0.76)
     depth = rng.uniform(0.6, 0.75)
-    wood = _pick(rng, (("room_wood", (1.0, 1.0, 1.0, 1.0)), ("room_flat", WHITE), ("room_flat", DARK)))
+    wood = pick(rng, (("room_wood", (1.0, 1.0, 1.0, 1.0)), ("room_flat", WHITE), ("room_flat", DARK)))
     p.box(width / 2, depth / 2, top - 0.015, (width / 2, depth / 2, 0.015), wood[1], wood[0])
     for a in (0.015, width - 0.015):
         p.box(a, depth / 2, (top - 0.03) / 2, (0.015, depth / 2 - 0.02, (top - 0.03) / 2), wood[1], wood[0])
-    p.box(width - 0.25, depth / 2, 0.3, (0.2, depth / 2 - 0.05, 0.28), _pick(rng, (DARK, WHITE, STEEL)))
+    p.box(width - 0.25, depth / 2, 0.3, (0.2, depth / 2 - 0.05, 0.28), pick(rng, (DARK, WHITE, STEEL)))
     for z in (0.15, 0.32, 0.49):
         p.box(width - 0.25, depth - 0.04, z, (0.08, 0.01, 0.008), STEEL)
     w = rng.uniform(0.45, 0.6)
     p.box(width / 2, 0.12, top + 0.1, (0.04, 0.04, 0.1), DARK)
     p.box(width / 2, 0.15, top + 0.2 + 0.16, (w / 2, 0.02, 0.16), BLACK, "room_glossy")
-    p.box(width / 2, depth * 0.6, top + 0.01, (0.22, 0.07, 0.01), _pick(rng, (BLACK, WHITE)))
+    p.box(width / 2, depth * 0.6, top + 0.01, (0.22, 0.07, 0.01), pick(rng, (BLACK, WHITE)))
 
 
 def shelving(rng: np.random.Generator, p: Piece, width: float) -> None:
     """Open steel shelving, floor to ~2 m, with bins, boxes and binders on every shelf."""
     height = rng.uniform(1.7, 2.1)
     depth = rng.uniform(0.35, 0.5)
-    frame = _pick(rng, (STEEL, DARK, (0.2, 0.3, 0.55, 1.0)))
+    frame = pick(rng, (STEEL, DARK, (0.2, 0.3, 0.55, 1.0)))
     for a in (0.02, width - 0.02):
         for d in (0.02, depth - 0.02):
             p.box(a, d, height / 2, (0.015, 0.015, height / 2), frame, "room_glossy")
@@ -181,9 +103,9 @@ def shelving(rng: np.random.Generator, p: Piece, width: float) -> None:
             while a < width - 0.15:
                 w = rng.uniform(0.12, 0.35)
                 h = gap * rng.uniform(0.4, 0.9)
-                colour = CARDBOARD if rng.random() < 0.5 else _pick(rng, (*ACCENTS, BLACK, WHITE))
+                colour = CARDBOARD if rng.random() < 0.5 else pick(rng, (*ACCENTS, BLACK, WHITE))
                 p.box(min(a + w / 2, width - 0.08), depth * 0.5, z + 0.012 + h / 2,
-                      (min(w / 2, width - 0.08 - a), depth * 0.4, h / 2), _shade(rng, colour))
+                      (min(w / 2, width - 0.08 - a), depth * 0.4, h / 2), shade(rng, colour))
                 a += w + rng.uniform(0.0, 0.08)
 
 
@@ -191,7 +113,7 @@ def bookshelf(rng: np.random.Generator, p: Piece, width: float) -> None:
     """A wooden bookcase full of books."""
     height = rng.uniform(1.2, 2.0)
     depth = 0.32
-    wood = _pick(rng, (("room_wood", (1.0, 1.0, 1.0, 1.0)), ("room_flat", WHITE), ("room_flat", DARK)))
+    wood = pick(rng, (("room_wood", (1.0, 1.0, 1.0, 1.0)), ("room_flat", WHITE), ("room_flat", DARK)))
     p.box(width / 2, 0.01, height / 2, (width / 2, 0.01, height / 2), wood[1], wood[0])
     for a in (0.01, width - 0.01):
         p.box(a, depth / 2, height / 2, (0.01, depth / 2, height / 2), wood[1], wood[0])
@@ -209,8 +131,8 @@ def kitchen_run(rng: np.random.Generator, p: Piece, width: float) -> None:
     """Kitchen cabinets: base units with doors and handles, a counter with a sink and appliances,
     a tiled backsplash and wall units."""
     counter = rng.uniform(0.88, 0.94)
-    body = _pick(rng, (WHITE, (0.55, 0.4, 0.28, 1.0), (0.3, 0.33, 0.36, 1.0), (0.78, 0.74, 0.66, 1.0)))
-    door = _shade(rng, body, 0.08)
+    body = pick(rng, (WHITE, (0.55, 0.4, 0.28, 1.0), (0.3, 0.33, 0.36, 1.0), (0.78, 0.74, 0.66, 1.0)))
+    door = shade(rng, body, 0.08)
     p.box(width / 2, 0.29, (counter - 0.04) / 2, (width / 2, 0.29, (counter - 0.04) / 2), body)
     n = max(1, int(width / 0.5))
     for i in range(n):
@@ -219,7 +141,7 @@ def kitchen_run(rng: np.random.Generator, p: Piece, width: float) -> None:
               door)
         p.box(a + width / n * 0.35, 0.6, counter - 0.15, (0.008, 0.01, 0.06), STEEL, "room_glossy")
     p.box(width / 2, 0.31, 0.05, (width / 2, 0.28, 0.05), BLACK)  # the toe kick's shadow line
-    stone = _pick(rng, (("room_granite", (1.0, 1.0, 1.0, 1.0)), ("room_granite", (0.6, 0.58, 0.56, 1.0)),
+    stone = pick(rng, (("room_granite", (1.0, 1.0, 1.0, 1.0)), ("room_granite", (0.6, 0.58, 0.56, 1.0)),
                         ("room_flat", WHITE), ("room_wood", (1.0, 1.0, 1.0, 1.0))))
     p.box(width / 2, 0.31, counter - 0.02, (width / 2, 0.32, 0.02), stone[1], stone[0])
     p.box(width / 2, 0.005, counter + 0.3, (width / 2, 0.005, 0.3), (1.0, 1.0, 1.0, 1.0), "room_tiles")
@@ -232,15 +154,15 @@ def kitchen_run(rng: np.random.Generator, p: Piece, width: float) -> None:
             break
         kind = rng.integers(3)
         if kind == 0:  # microwave: dark door window in a steel or black case
-            p.box(a + 0.25, 0.3, counter + 0.16, (0.25, 0.19, 0.16), _pick(rng, (BLACK, STEEL, WHITE)))
+            p.box(a + 0.25, 0.3, counter + 0.16, (0.25, 0.19, 0.16), pick(rng, (BLACK, STEEL, WHITE)))
             p.box(a + 0.2, 0.495, counter + 0.16, (0.16, 0.005, 0.11), BLACK, "room_glossy")
             a += 0.6
         elif kind == 1:  # kettle / coffee machine
-            p.cylinder(a + 0.1, 0.3, counter + 0.12, 0.08, 0.12, _pick(rng, (BLACK, STEEL, WHITE, ACCENTS[0])))
+            p.cylinder(a + 0.1, 0.3, counter + 0.12, 0.08, 0.12, pick(rng, (BLACK, STEEL, WHITE, ACCENTS[0])))
             a += 0.3
         else:  # paper towels, jars
             p.cylinder(a + 0.08, 0.25, counter + 0.14, 0.06, 0.14, WHITE)
-            p.cylinder(a + 0.25, 0.3, counter + 0.08, 0.045, 0.08, _pick(rng, ACCENTS))
+            p.cylinder(a + 0.25, 0.3, counter + 0.08, 0.045, 0.08, pick(rng, ACCENTS))
             a += 0.4
     if rng.random() < 0.8:  # wall cabinets
         z0 = counter + rng.uniform(0.5, 0.6)
@@ -253,7 +175,7 @@ def kitchen_run(rng: np.random.Generator, p: Piece, width: float) -> None:
 
 def fridge(rng: np.random.Generator, p: Piece, width: float) -> None:
     """A tall refrigerator with two doors and long handles."""
-    colour = _pick(rng, (STEEL, WHITE, BLACK))
+    colour = pick(rng, (STEEL, WHITE, BLACK))
     p.box(width / 2, 0.35, 0.9, (width / 2 - 0.01, 0.35, 0.9), colour, "room_glossy")
     p.box(width / 2, 0.705, 1.35, (width / 2 - 0.02, 0.005, 0.005), DARK)
     p.box(width - 0.08, 0.73, 1.0, (0.012, 0.012, 0.3), DARK)
@@ -261,7 +183,7 @@ def fridge(rng: np.random.Generator, p: Piece, width: float) -> None:
 
 def chair(rng: np.random.Generator, p: Piece, width: float) -> None:
     """An office chair, a little away from the wall: seat, back, column and a five-star base."""
-    fabric = _pick(rng, (BLACK, DARK, (0.2, 0.25, 0.4, 1.0), (0.45, 0.45, 0.47, 1.0)))
+    fabric = pick(rng, (BLACK, DARK, (0.2, 0.25, 0.4, 1.0), (0.45, 0.45, 0.47, 1.0)))
     d = rng.uniform(0.4, 0.9)
     a = width / 2
     p.box(a, d, 0.47, (0.24, 0.24, 0.04), fabric)
@@ -279,7 +201,7 @@ def boxes(rng: np.random.Generator, p: Piece, width: float) -> None:
         z = 0.0
         for _ in range(int(rng.integers(1, 4))):
             h = rng.uniform(0.2, 0.45)
-            p.box(a + w / 2, 0.3, z + h / 2, (w / 2 - 0.01, rng.uniform(0.18, 0.3), h / 2), _shade(rng, CARDBOARD))
+            p.box(a + w / 2, 0.3, z + h / 2, (w / 2 - 0.01, rng.uniform(0.18, 0.3), h / 2), shade(rng, CARDBOARD))
             z += h
             w *= rng.uniform(0.7, 1.0)
         a += w + 0.05
@@ -293,12 +215,12 @@ def whiteboard(rng: np.random.Generator, p: Piece, width: float) -> None:
     p.box(width / 2, 0.025, z, (width / 2 - 0.03, 0.01, h / 2 - 0.03), (0.96, 0.96, 0.95, 1.0), "room_glossy")
     for _ in range(int(rng.integers(3, 8))):
         p.box(rng.uniform(0.2, width - 0.2), 0.036, z + rng.uniform(-h / 3, h / 3),
-              (rng.uniform(0.05, 0.25), 0.002, 0.004), _pick(rng, (BLACK, (0.1, 0.2, 0.6, 1.0), ACCENTS[0])))
+              (rng.uniform(0.05, 0.25), 0.002, 0.004), pick(rng, (BLACK, (0.1, 0.2, 0.6, 1.0), ACCENTS[0])))
 
 
 def door(rng: np.random.Generator, p: Piece, width: float) -> None:
     """A door in its frame, with a handle."""
-    leaf = _pick(rng, (("room_wood", (1.0, 1.0, 1.0, 1.0)), ("room_flat", (0.5, 0.52, 0.55, 1.0)),
+    leaf = pick(rng, (("room_wood", (1.0, 1.0, 1.0, 1.0)), ("room_flat", (0.5, 0.52, 0.55, 1.0)),
                        ("room_flat", WHITE), ("room_flat", DARK)))
     p.box(width / 2, 0.02, 1.05, (width / 2, 0.02, 1.05), DARK)
     p.box(width / 2, 0.03, 1.02, (width / 2 - 0.05, 0.015, 1.0), leaf[1], leaf[0])
@@ -320,7 +242,7 @@ def window(rng: np.random.Generator, p: Piece, width: float) -> None:
 def bin_(rng: np.random.Generator, p: Piece, width: float) -> None:
     """A waste bin."""
     h = rng.uniform(0.3, 0.6)
-    p.cylinder(width / 2, 0.3, h / 2, rng.uniform(0.14, 0.22), h / 2, _pick(rng, (BLACK, DARK, ACCENTS[1], STEEL)))
+    p.cylinder(width / 2, 0.3, h / 2, rng.uniform(0.14, 0.22), h / 2, pick(rng, (BLACK, DARK, ACCENTS[1], STEEL)))
 
 
 def cart(rng: np.random.Generator, p: Piece, width: float) -> None:
@@ -335,15 +257,15 @@ def cart(rng: np.random.Generator, p: Piece, width: float) -> None:
 
 def plant(rng: np.random.Generator, p: Piece, width: float) -> None:
     """A potted plant: a pot and a few stacked green masses."""
-    p.cylinder(width / 2, 0.3, 0.18, 0.16, 0.18, _pick(rng, (WHITE, DARK, (0.6, 0.35, 0.22, 1.0))))
+    p.cylinder(width / 2, 0.3, 0.18, 0.16, 0.18, pick(rng, (WHITE, DARK, (0.6, 0.35, 0.22, 1.0))))
     for i in range(3):
         p.cylinder(width / 2 + rng.uniform(-0.06, 0.06), 0.3 + rng.uniform(-0.06, 0.06), 0.5 + 0.22 * i,
-                   0.2 - 0.04 * i, 0.12, _shade(rng, (0.18, 0.4, 0.15, 1.0), 0.3))
+                   0.2 - 0.04 * i, 0.12, shade(rng, (0.18, 0.4, 0.15, 1.0), 0.3))
 
 
 def monitor(rng: np.random.Generator, p: Piece, width: float) -> None:
     """A monitor on a small stand table, as on a lab's side desk."""
-    p.box(width / 2, 0.3, 0.35, (width / 2, 0.25, 0.35), _pick(rng, (DARK, WHITE, STEEL)))
+    p.box(width / 2, 0.3, 0.35, (width / 2, 0.25, 0.35), pick(rng, (DARK, WHITE, STEEL)))
     p.box(width / 2, 0.25, 0.8, (0.04, 0.04, 0.1), DARK)
     p.box(width / 2, 0.28, 1.05, (min(0.3, width / 2), 0.02, 0.18), BLACK, "room_glossy")
 
@@ -356,7 +278,7 @@ def pegboard(rng: np.random.Generator, p: Piece, width: float) -> None:
     while a < width - 0.08:
         length = rng.uniform(0.1, 0.3)
         p.box(a, 0.025, z + rng.uniform(-h / 4, h / 4), (rng.uniform(0.008, 0.025), 0.01, length / 2),
-              _pick(rng, (BLACK, DARK, ACCENTS[0], ACCENTS[2], STEEL)))
+              pick(rng, (BLACK, DARK, ACCENTS[0], ACCENTS[2], STEEL)))
         a += rng.uniform(0.06, 0.15)
 
 
@@ -368,17 +290,17 @@ def posters(rng: np.random.Generator, p: Piece, width: float) -> None:
         if a + w > width:
             break
         z = rng.uniform(1.1, 1.8)
-        p.box(a + w / 2, 0.006, z, (w / 2, 0.004, h / 2), _pick(rng, (WHITE, WHITE, (0.95, 0.9, 0.6, 1.0),
+        p.box(a + w / 2, 0.006, z, (w / 2, 0.004, h / 2), pick(rng, (WHITE, WHITE, (0.95, 0.9, 0.6, 1.0),
                                                                       *ACCENTS, DARK)))
         if rng.random() < 0.6:  # a picture or a block of print on it
-            p.box(a + w / 2, 0.011, z + h * 0.1, (w * 0.35, 0.002, h * 0.25), _pick(rng, (*ACCENTS, BLACK, DARK)))
+            p.box(a + w / 2, 0.011, z + h * 0.1, (w * 0.35, 0.002, h * 0.25), pick(rng, (*ACCENTS, BLACK, DARK)))
         a += w + rng.uniform(0.05, 0.4)
 
 
 def wall_shelf(rng: np.random.Generator, p: Piece, width: float) -> None:
     """A shelf board on brackets with jars, binders or boxes on it."""
     z = rng.uniform(1.3, 1.7)
-    p.box(width / 2, 0.13, z, (width / 2, 0.13, 0.012), _pick(rng, (WHITE, DARK, (0.6, 0.45, 0.3, 1.0))))
+    p.box(width / 2, 0.13, z, (width / 2, 0.13, 0.012), pick(rng, (WHITE, DARK, (0.6, 0.45, 0.3, 1.0))))
     for a in (0.1, width - 0.1):
         p.box(a, 0.1, z - 0.08, (0.01, 0.1, 0.06), DARK)
     a = 0.05
@@ -386,7 +308,7 @@ def wall_shelf(rng: np.random.Generator, p: Piece, width: float) -> None:
         w, h = rng.uniform(0.05, 0.2), rng.uniform(0.1, 0.3)
         if a + w > width:
             break
-        p.box(a + w / 2, 0.13, z + 0.012 + h / 2, (w / 2, 0.1, h / 2), _shade(rng, _pick(rng, (*ACCENTS, WHITE,
+        p.box(a + w / 2, 0.13, z + 0.012 + h / 2, (w / 2, 0.1, h / 2), shade(rng, pick(rng, (*ACCENTS, WHITE,
                                                                                                 BLACK, CARDBOARD))))
         a += w + rng.uniform(0.0, 0.1)
 

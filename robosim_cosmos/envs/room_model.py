@@ -13,7 +13,7 @@ import numpy as np
 
 from .._resources import envs_dir
 from ..kinematics.empty_prefix import quiet_empty_prefix_warning
-from .furniture import Part
+from .room_parts import Part
 from .rooms import TABLE_FAR_EDGE_M, TABLE_HALF_WIDTH_M, TABLE_NEAR_EDGE_M, Light, Room
 
 POOL_BOXES = 320

@@ -18,7 +18,8 @@ import numpy as np
 
 from .._resources import envs_dir
 from ..errors import ConfigError
-from .furniture import ACCENTS, BLACK, CARDBOARD, DARK, PIECES, STEEL, WHITE, Part, Piece, Wall
+from .furniture import PIECES
+from .room_parts import ACCENTS, BLACK, CARDBOARD, DARK, STEEL, WHITE, Part, Piece, Wall, as_rgba
 
 RoomStyle = Literal["droid", "industrial_office", "kitchen", "office", "plain"]
 ROOM_STYLES: tuple[RoomStyle, ...] = get_args(RoomStyle)
@@ -107,11 +108,6 @@ def _choice(rng: np.random.Generator, options: list) -> Any:
     return options[int(rng.integers(len(options)))]
 
 
-def _rgba(values: list[float]) -> tuple[float, float, float, float]:
-    r, g, b, a = (float(v) for v in values)
-    return r, g, b, a
-
-
 def _footprint(parts: list[Part]) -> tuple[np.ndarray, np.ndarray]:
     """xy bounds (lo [2], hi [2]) of parts (boxes as their turned rectangles)."""
     lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
@@ -154,13 +150,13 @@ def _wall_parts(runs: list[Wall], height: float, wall: tuple[str, tuple[float, .
         mid = run.start + run.along * run.length / 2 - run.inward * 0.03
         half = (run.length / 2 + 0.05, 0.03, height / 2)
         parts.append(Part("box", (float(mid[0]), float(mid[1]), run.floor_z + height / 2), half, run.yaw, wall[0],
-                          _rgba(list(wall[1]))))
+                          as_rgba(list(wall[1]))))
         board = run.start + run.along * run.length / 2 + run.inward * 0.005
         parts.append(Part("box", (float(board[0]), float(board[1]), run.floor_z + 0.05),
-                          (run.length / 2, 0.008, 0.05), run.yaw, "room_flat", _rgba(list(baseboard))))
+                          (run.length / 2, 0.008, 0.05), run.yaw, "room_flat", as_rgba(list(baseboard))))
     b, l_, r_, rear = runs[0].start[0], runs[0].start[1], runs[2].start[1], runs[1].start[0]
     parts.append(Part("box", ((b + rear) / 2, (l_ + r_) / 2, runs[0].floor_z + height + 0.03),
-                      ((b - rear) / 2 + 0.05, (l_ - r_) / 2 + 0.05, 0.03), 0.0, ceiling[0], _rgba(list(ceiling[1]))))
+                      ((b - rear) / 2 + 0.05, (l_ - r_) / 2 + 0.05, 0.03), 0.0, ceiling[0], as_rgba(list(ceiling[1]))))
     return parts
 
 
@@ -207,6 +203,22 @@ def _furnish(rng: np.random.Generator, runs: list[Wall], counts: dict[str, list[
     return parts
 
 
+def _back_of_desk_item(rng: np.random.Generator, x: float, y: float, kind: int) -> tuple[list[Part], float]:
+    """A taller thing for the far strip, behind the workspace from both cameras: a monitor on its
+    foot facing the robot (``kind`` 8) or a lidded storage bin or tool case (9); and its radius."""
+    if kind == 8:
+        w = rng.uniform(0.18, 0.28)
+        return [Part("box", (x, y, 0.006), (0.06, 0.08, 0.006), 0.0, "room_flat", DARK),
+                Part("box", (x + 0.02, y, 0.12), (0.015, 0.02, 0.11), 0.0, "room_flat", DARK),
+                Part("box", (x, y, 0.16 + rng.uniform(0.0, 0.05)), (0.012, w, w * 0.6), 0.0, "room_glossy", BLACK)], \
+            w + 0.01
+    hx, hy, hz = rng.uniform(0.05, 0.07), rng.uniform(0.1, 0.16), rng.uniform(0.05, 0.12)
+    colour = _choice(rng, [*ACCENTS, BLACK, (0.85, 0.85, 0.8, 1.0)])
+    return [Part("box", (x, y, hz), (hx, hy, hz), 0.0, "room_flat", colour),
+            Part("box", (x, y, 2 * hz + 0.006), (hx + 0.005, hy + 0.005, 0.006), 0.0, "room_flat",
+                 _choice(rng, [BLACK, DARK, WHITE]))], float(np.hypot(hx, hy)) + 0.01
+
+
 def _clutter_item(rng: np.random.Generator, xy: np.ndarray, zone: int) -> tuple[list[Part], float]:
     """One small thing on the work surface at ``xy`` and its footprint radius; items on the
     side strips (next to the exterior cameras) stay low."""
@@ -215,18 +227,8 @@ def _clutter_item(rng: np.random.Generator, xy: np.ndarray, zone: int) -> tuple[
     kind = int(rng.integers(10 if zone == 0 else 8))
     # mostly square to the table's edges, as things are put down
     yaw = float(rng.choice([0.0, np.pi / 2]) + rng.normal(0.0, 0.25))
-    if kind == 8:  # a monitor on its foot at the back of the desk, facing the robot
-        w = rng.uniform(0.18, 0.28)
-        return [Part("box", (x, y, 0.006), (0.06, 0.08, 0.006), 0.0, "room_flat", DARK),
-                Part("box", (x + 0.02, y, 0.12), (0.015, 0.02, 0.11), 0.0, "room_flat", DARK),
-                Part("box", (x, y, 0.16 + rng.uniform(0.0, 0.05)), (0.012, w, w * 0.6), 0.0, "room_glossy", BLACK)], \
-            w + 0.01
-    if kind == 9:  # a plastic storage bin or a tool case
-        hx, hy, hz = rng.uniform(0.05, 0.07), rng.uniform(0.1, 0.16), rng.uniform(0.05, 0.12)
-        colour = _choice(rng, [*ACCENTS, BLACK, (0.85, 0.85, 0.8, 1.0)])
-        return [Part("box", (x, y, hz), (hx, hy, hz), 0.0, "room_flat", colour),
-                Part("box", (x, y, 2 * hz + 0.006), (hx + 0.005, hy + 0.005, 0.006), 0.0, "room_flat",
-                     _choice(rng, [BLACK, DARK, WHITE]))], float(np.hypot(hx, hy)) + 0.01
+    if kind >= 8:
+        return _back_of_desk_item(rng, x, y, kind)
     if kind == 0:  # mug
         r, h = rng.uniform(0.035, 0.045), rng.uniform(0.08, 0.1)
         return [Part("cylinder", (x, y, h / 2), (r, h / 2, 0.0), 0.0, "room_glossy",
@@ -354,7 +356,7 @@ def draw_room(rng: np.random.Generator, style: RoomStyle, keep_out: list[tuple[n
     clutter = _clutter(rng, int(rng.integers(lo, hi + 1)), far, half_width, keep_out, dropped)
     key, lights = _lights(rng, doc["lighting"], runs, ceiling)
     light = doc["lighting"]
-    return Room(scene_type, height, far, half_width, (surface_material, _rgba(surface_rgba)),
-                (floor_material, _rgba(floor_rgba)), tuple(parts), tuple(clutter), key, lights,
+    return Room(scene_type, height, far, half_width, (surface_material, as_rgba(surface_rgba)),
+                (floor_material, as_rgba(floor_rgba)), tuple(parts), tuple(clutter), key, lights,
                 _uniform(rng, light["ambient"]), _uniform(rng, light["headlight"]), dropped)
 

@@ -162,6 +162,24 @@ def make_config(data: TrainingSet, image_size: tuple[int, int], exterior_camera:
                           coords=coords)
 
 
+def _start(out: Path, data: TrainingSet, options: TrainOptions, config: BaselineConfig | None,
+           chunk: int) -> tuple[Any, BaselineConfig, dict[str, Any]]:
+    """The model to train, its config and the saved training state ({} when starting afresh):
+    the checkpoint in ``out`` when there is one (resuming), else a new seeded model."""
+    torch = require("torch")
+    if (out / TRAIN_META_FILE).is_file():
+        model, config, _ = load_checkpoint(out)
+        meta: dict[str, Any] = json.loads((out / TRAIN_META_FILE).read_text())
+        if meta.get("options", {}).get("seed") != options.seed:
+            raise ConfigError(f"{out} was trained with seed {meta.get('options', {}).get('seed')}; resume it with "
+                              "the same seed or train into a new folder")
+        model.train()
+        return model, config, meta
+    torch.manual_seed(options.seed)
+    config = config or make_config(data, (72, 128), "exterior_image_1_left", chunk)
+    return build_model(config), config, {}
+
+
 def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: BaselineConfig | None = None,
           on_step: Callable[[int, int, float], None] | None = None) -> TrainResult:
     """Train (or resume training) the baseline on ``data`` into the checkpoint folder ``out``.
@@ -173,20 +191,8 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
     out = Path(out)
     targets, clipped = data.targets()
     chunk = data.raw.shape[1]
-    resumed_from = 0
-    meta: dict[str, Any] = {}
-    if (out / TRAIN_META_FILE).is_file():
-        model, config, _ = load_checkpoint(out)
-        meta = json.loads((out / TRAIN_META_FILE).read_text())
-        if meta.get("options", {}).get("seed") != options.seed:
-            raise ConfigError(f"{out} was trained with seed {meta.get('options', {}).get('seed')}; resume it with "
-                              "the same seed or train into a new folder")
-        resumed_from = int(meta["step"])
-        model.train()
-    else:
-        torch.manual_seed(options.seed)
-        config = config or make_config(data, (72, 128), "exterior_image_1_left", chunk)
-        model = build_model(config)
+    model, config, meta = _start(out, data, options, config, chunk)
+    resumed_from = int(meta.get("step", 0))
     if config.chunk != chunk:
         raise ConfigError(f"the model predicts {config.chunk} rows, the training set has {chunk}-row targets")
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)

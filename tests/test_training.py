@@ -8,6 +8,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("torch")
 pytest.importorskip("safetensors")
@@ -224,3 +226,88 @@ def test_coordinate_channels_change_the_input_not_the_answer_shape(small_set):
     img = torch.zeros(2, *SMALL, 3, dtype=torch.uint8)
     out = model(img, img, torch.zeros(2, 8), torch.zeros(2, dtype=torch.int64), torch.tensor([0, 1]))
     assert out.shape == (2, 16, 10) and torch.all(out.abs() <= 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(row=st.integers(0, 10), col=st.integers(0, 17))
+def test_spatial_softmax_keypoints_land_on_a_peak(row: int, col: int):
+    import torch
+
+    from robosim_cosmos.policies.baseline_model import build_model
+
+    config = BaselineConfig(image_size=(44, 72), keypoints=2)
+    softmax = build_model(config).exterior.points[3]
+    maps = torch.zeros(1, 2, 11, 18)
+    maps[0, :, row, col] = 40.0  # one sharp peak per map: the expectation is its pixel
+    x, y, peak = softmax(maps).detach().view(3, 2).numpy()
+    np.testing.assert_allclose(x, np.linspace(-1, 1, 18)[col], atol=1e-4)
+    np.testing.assert_allclose(y, np.linspace(-1, 1, 11)[row], atol=1e-4)
+    np.testing.assert_allclose(peak, 40.0)
+
+
+def test_keypoints_and_flange_state_train_reload_and_set_the_open_loop_default(small_set, tmp_path):
+    from robosim_cosmos.kinematics.frames import dh_forward_kinematics
+    from robosim_cosmos.policies.baseline_model import model_state
+
+    config = make_config(small_set, SMALL, "exterior_image_1_left", 16, keypoints=4, open_loop_steps=4,
+                         ee_state=True)
+    assert (config.keypoints, config.open_loop_steps, config.state_width) == (4, 4, 17)
+    assert BaselineConfig.from_json(config.to_json()) == config
+    state = model_state(config, small_set.state[:5])
+    assert state.shape == (5, 17) and state.dtype == np.float32
+    flange = dh_forward_kinematics(small_set.state[2, :7].astype(np.float64))
+    np.testing.assert_allclose(state[2, 8:11], flange[:3, 3], atol=1e-6)
+    np.testing.assert_allclose(state[2, 11:17], np.concatenate([flange[:3, 0], flange[:3, 1]]), atol=1e-6)
+    train(small_set, tmp_path / "ckpt", _options(10), config)
+    policy = create_policy(f"baseline:{tmp_path / 'ckpt'}")
+    assert policy.default_open_loop_steps == 4
+    obs = _observation(small_set, 3)
+    again = create_policy(f"baseline:{tmp_path / 'ckpt'}")
+    np.testing.assert_array_equal(policy.get_actions(obs, "reach out").actions,
+                                  again.get_actions(obs, "reach out").actions)
+    with pytest.raises(ConfigError, match="open_loop_steps"):
+        BaselineConfig(open_loop_steps=17)
+    with pytest.raises(ConfigError, match="keypoints"):
+        BaselineConfig(keypoints=-1)
+
+
+def test_temporal_ensembling_averages_the_rows_each_step_was_predicted_with(small_set, tmp_path):
+    config = make_config(small_set, SMALL, "exterior_image_1_left", 16, open_loop_steps=4)
+    train(small_set, tmp_path / "ckpt", _options(5), config)
+    plain = create_policy(f"baseline:{tmp_path / 'ckpt'}")
+    policy = create_policy(f"baseline:{tmp_path / 'ckpt'}", ensemble=True)
+    assert not plain.ensemble and policy.ensemble
+    policy.set_execution_horizon(4)
+    obs = _observation(small_set, 3)
+    p = plain.get_actions(obs, "reach out").actions
+    first = policy.get_actions(obs, "reach out")
+    np.testing.assert_allclose(first.actions, p, atol=1e-7)  # nothing to average with yet
+    second = policy.get_actions(obs, "reach out")  # 4 rows later: rows 4.. of the first chunk are still ahead
+    assert second.info["ensembled"] == 2
+    np.testing.assert_allclose(second.actions[:12], (p[:12] + p[4:]) / 2, atol=1e-6)
+    np.testing.assert_allclose(second.actions[12:], p[12:], atol=1e-7)
+    policy.reset()  # a new episode forgets the old predictions
+    np.testing.assert_allclose(policy.get_actions(obs, "reach out").actions, p, atol=1e-7)
+    with pytest.raises(ValueError, match="ensemble"):
+        create_policy(f"baseline:{tmp_path / 'ckpt'}", ensemble="sometimes")
+
+
+def test_episode_balanced_batches_favour_short_episodes_and_resume_identically(small_set, tmp_path):
+    from robosim_cosmos.training.loop import _sample_weights
+
+    idx = np.arange(len(small_set))
+    w = _sample_weights(small_set, idx)
+    lengths = np.bincount(small_set.episode)[small_set.episode]
+    np.testing.assert_allclose(w * np.sqrt(lengths), (w * np.sqrt(lengths))[0])  # ∝ 1/√length
+    assert w.sum() == pytest.approx(1.0)
+    config = make_config(small_set, SMALL, "exterior_image_1_left", 16)
+    whole = train(small_set, tmp_path / "whole", _options(12, balance="sqrt_episodes"), config)
+    train(small_set, tmp_path / "split", _options(12, balance="sqrt_episodes", max_minutes=1e-6), config)
+    split = train(small_set, tmp_path / "split", _options(12, balance="sqrt_episodes"), config)
+    assert split.step == whole.step == 12
+    a, _, _ = load_checkpoint(tmp_path / "whole")
+    b, _, _ = load_checkpoint(tmp_path / "split")
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
+    with pytest.raises(ConfigError, match="balance"):
+        TrainOptions(balance="tasks")

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..rollout.options import parse_image_size
 from ..training import TrainOptions, build_training_set, train
-from ..training.loop import make_config
+from ..training.loop import BALANCES, make_config
 from .action_stats import dataset_roots
 
 
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     roots = [root for path in args.dataset for root in dataset_roots(path) if root.name != "failure"]
     options = TrainOptions(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                            max_minutes=args.max_minutes, save_every=args.save_every, threads=args.threads,
-                           val_fraction=args.val_fraction)
+                           val_fraction=args.val_fraction, balance=args.balance)
     if not args.quiet:
         print(f"reading {len(roots)} dataset(s): {', '.join(map(str, roots))}", file=sys.stderr)
     bar_read = None if args.quiet else tqdm(desc="decoding episodes", unit="ep", file=sys.stderr)
@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     data = build_training_set(roots, args.image_size, args.camera, chunk=16, cache=args.cache, progress=read_progress)
     if bar_read is not None:
         bar_read.close()
-    config = make_config(data, args.image_size, args.camera, 16, coords=args.coords)
+    config = make_config(data, args.image_size, args.camera, 16, coords=args.coords, keypoints=args.keypoints,
+                         open_loop_steps=args.open_loop_steps, ee_state=args.ee_state)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not (out / "train_state.json").is_file():
         raise ConfigError(f"{out} exists and holds no training run to resume; choose an empty folder")
@@ -79,19 +80,31 @@ def add(sub: Any) -> None:
     p.add_argument("--max-minutes", type=float, default=None, metavar="M",
                    help="stop after M minutes of training (a checkpoint is written then)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-every", type=int, default=250, metavar="STEPS")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default %(default)s)")
     p.add_argument("--val-fraction", type=float, default=0.05,
                    help="episodes held out for a validation loss (default %(default)s)")
-    p.add_argument("--image-size", type=parse_image_size, default=(72, 128), metavar="HxW",
-                   help="each camera's size at the model's input (default 72x128)")
+    p.add_argument("--balance", choices=BALANCES, default="sqrt_episodes",
+                   help="frames: every frame once per epoch; sqrt_episodes: a frame's chance ∝ 1/√(episode length), "
+                        "so short tasks (a Reach is ~15 steps) weigh more (default %(default)s)")
+    p.add_argument("--image-size", type=parse_image_size, default=(90, 160), metavar="HxW",
+                   help="each camera's size at the model's input (default 90x160)")
     p.add_argument("--camera", default="exterior_image_1_left", help="the exterior camera the model reads")
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="a folder for each dataset's decoded, downscaled frames and targets: written once, reused "
                         "while the dataset and settings are the same (decoding video is the slow part)")
     p.add_argument("--coords", action="store_true",
                    help="feed each pixel's x and y to the image encoders as two extra channels (CoordConv)")
+    p.add_argument("--keypoints", type=int, default=32, metavar="K",
+                   help="spatial-softmax keypoints per camera beside the flattened features (0: none; "
+                        "default %(default)s)")
+    p.add_argument("--ee-state", action=argparse.BooleanOptionalAction, default=True,
+                   help="append the flange pose (forward kinematics of the joints) to the state the model reads "
+                        "(default: on)")
+    p.add_argument("--open-loop-steps", type=int, default=8, metavar="N",
+                   help="rows of each chunk a rollout of the checkpoint executes before asking again "
+                        "(saved with it; a rollout's --open-loop-steps overrides it; default %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

@@ -29,12 +29,16 @@ import numpy as np
 from .._optional import require
 from ..errors import ConfigError
 from ..image_resize import resize_image
+from ..kinematics.frames import dh_forward_kinematics
 from ..kinematics.normalization import ActionStats, load_stats
 
 ACTION_WIDTH = 10
 """cosmos_ee_delta row: ``[tx, ty, tz, r0..r5, grasp]``."""
 STATE_WIDTH = 8
 """7 joint angles (rad) + gripper position (0 open .. 1 closed)."""
+EE_WIDTH = 9
+"""With ``ee_state``: the flange position (m) and the first two columns of its rotation, forward
+kinematics of the joints (the actions are deltas in that frame)."""
 UNKNOWN_WORD = "<unk>"
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -63,6 +67,15 @@ class BaselineConfig:
     stage; embed: per-input feature size;
     hidden: the head's width. coords: two extra input channels holding each pixel's x and y in
     [−1, 1] (CoordConv), so where a thing is in the image is an input value, not only a weight.
+    keypoints: spatial-softmax keypoints per camera (0: none), read off the patch stem's map (a
+    3 x 3 conv of ``keypoint_width`` channels, then a 1 x 1 to ``keypoints`` maps); each map gives
+    its softmax-expected image x, y and its peak logit, so where a few-pixel object is reaches the
+    head finer than the stem's 4-pixel cells.
+    open_loop_steps: rows of each chunk a rollout executes before asking again (the policy's
+    default; ``--open-loop-steps`` overrides it). ee_state: append the flange pose (forward
+    kinematics of the joints, :data:`EE_WIDTH` values) to the state, so the model need not learn
+    the arm's kinematics to know where its gripper is and which way it points. ensemble: the
+    policy's default for temporal ensembling (:class:`~robosim_cosmos.policies.baseline.BaselinePolicy`).
     """
 
     image_size: tuple[int, int] = (72, 128)
@@ -72,10 +85,16 @@ class BaselineConfig:
     vocabulary: tuple[str, ...] = (UNKNOWN_WORD,)
     state_mean: tuple[float, ...] = (0.0,) * STATE_WIDTH
     state_std: tuple[float, ...] = (1.0,) * STATE_WIDTH
+    """[state_width] standardization of the state the model reads (:func:`model_state`)."""
     widths: tuple[int, ...] = (32, 64, 64)
     embed: int = 128
     hidden: int = 512
     coords: bool = False
+    keypoints: int = 0
+    keypoint_width: int = 16
+    open_loop_steps: int = 8
+    ee_state: bool = False
+    ensemble: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -84,10 +103,18 @@ class BaselineConfig:
             raise ConfigError(f"image_size must be at least 16 x 16, got {self.image_size}")
         if self.chunk < 1:
             raise ConfigError(f"chunk must be >= 1, got {self.chunk}")
-        if len(self.state_mean) != STATE_WIDTH or len(self.state_std) != STATE_WIDTH:
-            raise ConfigError(f"state_mean / state_std must have {STATE_WIDTH} values")
+        if self.keypoints < 0:
+            raise ConfigError(f"keypoints must be >= 0, got {self.keypoints}")
+        if not 1 <= self.open_loop_steps <= self.chunk:
+            raise ConfigError(f"open_loop_steps must be in 1..{self.chunk}, got {self.open_loop_steps}")
+        if len(self.state_mean) != self.state_width or len(self.state_std) != self.state_width:
+            raise ConfigError(f"state_mean / state_std must have {self.state_width} values")
         if not self.vocabulary or self.vocabulary[0] != UNKNOWN_WORD:
             raise ConfigError(f"the vocabulary must start with {UNKNOWN_WORD!r}")
+
+    @property
+    def state_width(self) -> int:
+        return STATE_WIDTH + (EE_WIDTH if self.ee_state else 0)
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -123,6 +150,17 @@ def state_vector(joint_position: np.ndarray, gripper_position: float | np.ndarra
     return np.concatenate([np.asarray(joint_position, np.float32).reshape(7), grip]).astype(np.float32)
 
 
+def model_state(config: BaselineConfig, state: np.ndarray) -> np.ndarray:
+    """float32 [N, state_width] the model reads, from [N, 8] :func:`state_vector` rows: those, then
+    with ``ee_state`` the flange position and rotation columns (forward kinematics)."""
+    state = np.asarray(state, dtype=np.float32).reshape(-1, STATE_WIDTH)
+    if not config.ee_state:
+        return state
+    poses = np.stack([dh_forward_kinematics(q) for q in state[:, :7].astype(np.float64)])
+    ee = np.concatenate([poses[:, :3, 3], poses[:, :3, 0], poses[:, :3, 1]], axis=1)
+    return np.concatenate([state, ee.astype(np.float32)], axis=1)
+
+
 def build_model(config: BaselineConfig) -> Any:
     """The torch module: two conv encoders (exterior, wrist), a state MLP, a word-embedding bag,
     and an MLP head to ``chunk`` × 10 rows in [−1, 1]."""
@@ -132,24 +170,63 @@ def build_model(config: BaselineConfig) -> Any:
     def encoder() -> Any:
         # a 4 x 4 stride-4 patch stem, then stride-2 3 x 3 stages: ~3x cheaper on CPU than
         # stride-2 convs from full resolution, and the flatten below keeps where things are
-        layers: list[Any] = [nn.Conv2d(5 if config.coords else 3, config.widths[0], 4, stride=4),
-                             nn.GroupNorm(8, config.widths[0]), nn.ReLU()]
+        stem: list[Any] = [nn.Conv2d(5 if config.coords else 3, config.widths[0], 4, stride=4),
+                           nn.GroupNorm(8, config.widths[0]), nn.ReLU()]
+        layers: list[Any] = []
         channels = config.widths[0]
         for width in config.widths[1:]:
             layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.GroupNorm(8, width), nn.ReLU()]
             channels = width
         # flattening the last map (5 x 8 at 72 x 128) keeps where things are, which a pooled
         # feature would lose: the targets are positions relative to the gripper
-        return nn.Sequential(*layers, nn.Flatten(1), nn.LazyLinear(config.embed), nn.ReLU())
+        head = [nn.Flatten(1), nn.LazyLinear(config.embed), nn.ReLU()]
+        if not config.keypoints:
+            return nn.Sequential(*stem, *layers, *head)
+        return Encoder(nn.Sequential(*stem), nn.Sequential(*layers, *head))
+
+    class SpatialSoftmax(nn.Module):  # type: ignore[name-defined]
+        """[B, K, H, W] logits -> [B, 3K]: per map the softmax-expected x and y in [−1, 1] and
+        the peak logit (is the thing in view at all)."""
+
+        def __init__(self, k: int) -> None:
+            super().__init__()
+            self.log_temperature = nn.Parameter(torch.zeros(k))
+
+        def forward(self, maps: Any) -> Any:
+            b, k, h, w = maps.shape
+            logits = (maps * torch.exp(-self.log_temperature).view(1, k, 1, 1)).flatten(2)
+            weights = torch.softmax(logits, dim=-1).view(b, k, h, w)
+            xs = torch.linspace(-1.0, 1.0, w, device=maps.device)
+            ys = torch.linspace(-1.0, 1.0, h, device=maps.device)
+            x = (weights.sum(dim=2) * xs).sum(dim=-1)
+            y = (weights.sum(dim=3) * ys).sum(dim=-1)
+            return torch.cat([x, y, logits.amax(dim=-1)], dim=1)
+
+    class Encoder(nn.Module):  # type: ignore[name-defined]
+        """The stem's map feeds both the flattened global features and ``keypoints`` spatial-softmax
+        keypoints (a 3 x 3 conv of ``keypoint_width`` and a 1 x 1 to the keypoint maps): [B, 2 * embed]."""
+
+        def __init__(self, stem: Any, flat: Any) -> None:
+            super().__init__()
+            self.stem, self.flat = stem, flat
+            width, k = config.keypoint_width, config.keypoints
+            self.points = nn.Sequential(nn.Conv2d(config.widths[0], width, 3, padding=1), nn.ReLU(),
+                                        nn.Conv2d(width, k, 1), SpatialSoftmax(k),
+                                        nn.Linear(3 * k, config.embed), nn.ReLU())
+
+        def forward(self, x: Any) -> Any:
+            base = self.stem(x)
+            return torch.cat([self.flat(base), self.points(base)], dim=1)
 
     class BaselineNet(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
             super().__init__()
             self.exterior = encoder()
             self.wrist = encoder()
-            self.state = nn.Sequential(nn.Linear(STATE_WIDTH, config.embed), nn.ReLU())
+            self.state = nn.Sequential(nn.Linear(config.state_width, config.embed), nn.ReLU())
             self.words = nn.EmbeddingBag(len(config.vocabulary), config.embed, mode="mean")
-            self.head = nn.Sequential(nn.Linear(4 * config.embed, config.hidden), nn.ReLU(),
+            per_camera = 2 if config.keypoints else 1
+            self.head = nn.Sequential(nn.Linear((2 * per_camera + 2) * config.embed, config.hidden), nn.ReLU(),
                                       nn.Linear(config.hidden, config.hidden), nn.ReLU(),
                                       nn.Linear(config.hidden, config.chunk * ACTION_WIDTH))
             self.register_buffer("state_mean", torch.tensor(config.state_mean, dtype=torch.float32))

@@ -75,7 +75,7 @@ BACKENDS: dict[SpecKind, Backend] = {
                       "action_space=joint_velocity|joint_position)", prefix=OPENPI_URL_SCHEME, address=True,
                       own_open_loop=True),
     "baseline": Backend(".baseline", "BaselinePolicy", "baseline:PATH (a `robosim-cosmos train` checkpoint)",
-                        prefix="baseline:", bare=False, stats_file="stats.json"),
+                        prefix="baseline:", bare=False, stats_file="stats.json", own_open_loop=True),
     "null": Backend(".null", "NullPolicy", "null (holds still)", needs_env=True),
 }
 """Every policy backend, in the order the help lists them: adding one is a module and a row."""

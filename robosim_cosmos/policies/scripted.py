@@ -22,8 +22,10 @@ before and one after every step, exactly as the env will render them (a perfect 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
@@ -54,6 +56,12 @@ class ScriptedPolicy(Policy):
 
     env: the (possibly wrapped) DroidEnv; chunk_size: rows per chunk; predict_video: attach
     the env's forecast of the chunk rendered from ``video_camera`` (the "simulator prediction").
+    detour: the probability that a chunk heads for waypoints displaced by 1.5–4 cm (sideways,
+    and up, never down) instead of the true ones, while the arm moves freely (reaching,
+    approaching, lifting, carrying); the next chunk corrects it. Demonstrations recorded with detours
+    show how to recover from the small misses a learned policy makes; most chunks stay true, so
+    an L1-trained policy still learns the expert's answer in each state. The draw is seeded by
+    the simulator state, so a recording stays reproducible.
     """
 
     layout: Layout = "cosmos_ee_delta"
@@ -62,10 +70,17 @@ class ScriptedPolicy(Policy):
     PUSH_Z = 0.022
     """tcp height while pushing with the Franka hand (see ``push_z``)."""
 
+    DETOUR_PHASES = ("reach", "start", "approach", "lift", "carry")
+    """Phases where the arm moves freely: a detour there cannot knock or drop an object."""
+
     def __init__(self, env: gym.Env, chunk_size: int = 16, predict_video: bool = False,
-                 video_camera: str = DEFAULT_CAMERA) -> None:
+                 video_camera: str = DEFAULT_CAMERA, detour: float = 0.0) -> None:
         if chunk_size < 1:
             raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
+        detour = float(detour)
+        if not 0.0 <= detour <= 1.0:
+            raise ConfigError(f"detour is a probability per chunk in [0, 1], got {detour}")
+        self.detour = detour
         base = env.unwrapped
         if not isinstance(base, DroidEnv):
             raise ConfigError(f"the scripted policy drives a DroidEnv, got {type(base).__name__}")
@@ -100,10 +115,15 @@ class ScriptedPolicy(Policy):
         state = self.env.task_state()
         waypoints = self.planner.plan(state, self._keep_yaw(state))
         self.phase = self.planner.phase
+        detoured = bool(self.detour) and self.phase in self.DETOUR_PHASES
+        if detoured:
+            waypoints, detoured = self._detoured(waypoints)
         poses, grip = self._rollout(state.ee_pose, waypoints)
         actions = encode_ee_chunk(poses, grip, self.stats).astype(np.float32)
         video = self._predict(actions) if self.return_video else None
         info: dict[str, Any] = {"phase": self.phase, "latency_s": time.perf_counter() - t0}
+        if detoured:
+            info["detour"] = True
         if video is not None:
             info["prediction_label"] = "simulator prediction"
         return ActionChunk(actions, "cosmos_ee_delta", "droid", video, info)
@@ -148,6 +168,19 @@ class ScriptedPolicy(Policy):
         return np.stack(poses), grip
 
     # -- helpers ----------------------------------------------------------------------------
+    def _detoured(self, waypoints: list[Waypoint]) -> tuple[list[Waypoint], bool]:
+        """``waypoints``, all displaced by one random offset with probability :attr:`detour`, and
+        whether they were."""
+        data = self.env.data
+        digest = hashlib.blake2b(data.qpos.tobytes() + data.mocap_pos.tobytes(), digest_size=8).digest()
+        rng = np.random.default_rng(int.from_bytes(digest, "little"))
+        if rng.random() >= self.detour:
+            return waypoints, False
+        direction = rng.normal(size=3)
+        direction[2] = abs(direction[2])  # never down: below a waypoint may be the table or the object
+        offset = rng.uniform(0.015, 0.04) * direction / np.linalg.norm(direction)
+        return [replace(wp, tcp=wp.tcp + offset) for wp in waypoints], True
+
     def _keep_yaw(self, state: PrivilegedState) -> float:
         return finger_yaw(state.ee_pose[:3, :3], self.finger_axis_in_ee)
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -31,12 +31,15 @@ from ..policies.baseline_model import (
     build_model,
     build_vocabulary,
     load_checkpoint,
+    model_state,
     pack_tokens,
     parameter_count,
     save_checkpoint,
 )
 from .data import TrainingSet
 
+Balance = Literal["frames", "sqrt_episodes"]
+BALANCES: tuple[Balance, ...] = get_args(Balance)
 TRAIN_STATE_FILE = "train_state.safetensors"
 TRAIN_META_FILE = "train_state.json"
 
@@ -46,7 +49,10 @@ class TrainOptions:
     """steps: the schedule's length (cosine learning-rate decay to 10 % over it); max_minutes:
     stop earlier when this much wall time has passed (a checkpoint is written then);
     save_every: steps between checkpoints; threads: torch CPU threads; val_fraction: episodes
-    held out for a validation loss (every ``save_every`` steps)."""
+    held out for a validation loss (every ``save_every`` steps); balance: how batches draw
+    samples: ``frames`` (every frame once per epoch: a 100-step CubeInBowl episode counts seven
+    times a 15-step Reach), or ``sqrt_episodes`` (with replacement, a frame's chance ∝ 1 / √(its
+    episode's length), so short tasks are not drowned out by long ones)."""
 
     steps: int = 4000
     batch_size: int = 64
@@ -59,6 +65,7 @@ class TrainOptions:
     threads: int = 2
     shift: int = 4
     val_fraction: float = 0.05
+    balance: Balance = "frames"
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "save_every", "threads"):
@@ -71,6 +78,8 @@ class TrainOptions:
             raise ConfigError(f"max_minutes must be positive, got {self.max_minutes}")
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.balance not in BALANCES:
+            raise ConfigError(f"balance must be one of {list(BALANCES)}, got {self.balance!r}")
 
 
 @dataclass
@@ -114,11 +123,21 @@ def _split(data: TrainingSet, fraction: float, seed: int) -> tuple[np.ndarray, n
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def _batch_indices(train_idx: np.ndarray, options: TrainOptions, step: int) -> np.ndarray:
+def _batch_indices(train_idx: np.ndarray, options: TrainOptions, step: int,
+                   weights: np.ndarray | None = None) -> np.ndarray:
+    if weights is not None:  # drawn with replacement, from (seed, step) alone
+        return np.random.default_rng([options.seed, step, 2]).choice(train_idx, options.batch_size, p=weights)
     per_epoch = max(1, len(train_idx) // options.batch_size)
     epoch, pos = divmod(step, per_epoch)
     order = np.random.default_rng([options.seed, epoch]).permutation(len(train_idx))
     return train_idx[order[pos * options.batch_size:(pos + 1) * options.batch_size]]
+
+
+def _sample_weights(data: TrainingSet, train_idx: np.ndarray) -> np.ndarray:
+    """Probabilities over ``train_idx``: ∝ 1 / √(length of the sample's episode)."""
+    _, inverse, counts = np.unique(data.episode[train_idx], return_inverse=True, return_counts=True)
+    w = 1.0 / np.sqrt(counts[inverse])
+    return w / w.sum()
 
 
 def _shift(images: np.ndarray, pad: int, rng: np.random.Generator) -> np.ndarray:
@@ -138,6 +157,7 @@ class _Batcher:
         self.torch = require("torch")
         self.data, self.targets = data, targets
         self.tokens = [config.token_ids(text) for text in data.instructions]
+        self.state = model_state(config, data.state)
 
     def __call__(self, idx: np.ndarray, rng: np.random.Generator | None, shift: int) -> tuple[Any, ...]:
         t = self.torch
@@ -147,19 +167,23 @@ class _Batcher:
             ext, wri = _shift(ext, shift, rng), _shift(wri, shift, rng)
         flat, offsets = pack_tokens([self.tokens[i] for i in d.instruction[idx]])
         return (t.from_numpy(np.ascontiguousarray(ext)), t.from_numpy(np.ascontiguousarray(wri)),
-                t.from_numpy(d.state[idx]), t.from_numpy(flat), t.from_numpy(offsets),
+                t.from_numpy(self.state[idx]), t.from_numpy(flat), t.from_numpy(offsets),
                 t.from_numpy(self.targets[idx]))
 
 
 def make_config(data: TrainingSet, image_size: tuple[int, int], exterior_camera: str,
-                chunk: int, coords: bool = False) -> BaselineConfig:
+                chunk: int, coords: bool = False, keypoints: int = 0, open_loop_steps: int = 8,
+                ee_state: bool = False) -> BaselineConfig:
     """The model config for a training set: its vocabulary and state standardization."""
-    mean = data.state.mean(axis=0)
-    std = np.maximum(data.state.std(axis=0), 1e-3)  # the gripper may never move in a set of reaches
+    state = model_state(BaselineConfig(ee_state=ee_state, state_mean=(0.0,) * (8 + 9 * ee_state),
+                                       state_std=(1.0,) * (8 + 9 * ee_state)), data.state)
+    mean = state.mean(axis=0)
+    std = np.maximum(state.std(axis=0), 1e-3)  # the gripper may never move in a set of reaches
     return BaselineConfig(image_size=image_size, exterior_camera=exterior_camera, chunk=chunk,
                           vocabulary=build_vocabulary(data.instructions),
                           state_mean=tuple(float(v) for v in mean), state_std=tuple(float(v) for v in std),
-                          coords=coords)
+                          coords=coords, keypoints=keypoints, open_loop_steps=min(open_loop_steps, chunk),
+                          ee_state=ee_state)
 
 
 def _start(out: Path, data: TrainingSet, options: TrainOptions, config: BaselineConfig | None,
@@ -202,6 +226,7 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
     if len(train_idx) < options.batch_size:
         raise ConfigError(f"{len(train_idx)} training samples, fewer than one batch of {options.batch_size}")
     batcher = _Batcher(data, config, targets)
+    weights = _sample_weights(data, train_idx) if options.balance == "sqrt_episodes" else None
     losses: list[tuple[int, float]] = [(int(s), float(v)) for s, v in meta.get("losses", [])]
     val_losses: list[tuple[int, float]] = [(int(s), float(v)) for s, v in meta.get("val_losses", [])]
     previous_seconds = float(meta.get("total_seconds", 0.0))
@@ -227,7 +252,7 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
     while step < options.steps:
         for group in optimizer.param_groups:
             group["lr"] = _lr(options, step)
-        idx = _batch_indices(train_idx, options, step)
+        idx = _batch_indices(train_idx, options, step, weights)
         ext, wri, state, tokens, offsets, target = batcher(idx, np.random.default_rng([options.seed, step, 1]),
                                                            options.shift)
         loss = (model(ext, wri, state, tokens, offsets) - target).abs().mean()

@@ -75,7 +75,7 @@ def add(sub: Any) -> None:
                    help="a dataset root (or a recording folder with success/ and failure/); repeatable")
     p.add_argument("--out", required=True, metavar="CKPT", help="the checkpoint folder (created; resumed if it holds "
                                                                  "a run)")
-    p.add_argument("--steps", type=int, default=4000, help="optimizer steps (the learning-rate schedule's length; "
+    p.add_argument("--steps", type=int, default=5500, help="optimizer steps (the learning-rate schedule's length; "
                                                            "default %(default)s)")
     p.add_argument("--max-minutes", type=float, default=None, metavar="M",
                    help="stop after M minutes of training (a checkpoint is written then)")
@@ -86,7 +86,7 @@ def add(sub: Any) -> None:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default %(default)s)")
     p.add_argument("--val-fraction", type=float, default=0.05,
                    help="episodes held out for a validation loss (default %(default)s)")
-    p.add_argument("--balance", choices=BALANCES, default="sqrt_episodes",
+    p.add_argument("--balance", choices=BALANCES, default="frames",
                    help="frames: every frame once per epoch; sqrt_episodes: a frame's chance ∝ 1/√(episode length), "
                         "so short tasks (a Reach is ~15 steps) weigh more (default %(default)s)")
     p.add_argument("--image-size", type=parse_image_size, default=(90, 160), metavar="HxW",
@@ -103,7 +103,7 @@ def add(sub: Any) -> None:
     p.add_argument("--ee-state", action=argparse.BooleanOptionalAction, default=True,
                    help="append the flange pose (forward kinematics of the joints) to the state the model reads "
                         "(default: on)")
-    p.add_argument("--open-loop-steps", type=int, default=8, metavar="N",
+    p.add_argument("--open-loop-steps", type=int, default=4, metavar="N",
                    help="rows of each chunk a rollout of the checkpoint executes before asking again "
                         "(saved with it; a rollout's --open-loop-steps overrides it; default %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -28,6 +28,8 @@ from robosim_cosmos.policies.registry import create_policy
 from robosim_cosmos.training import TrainOptions, build_training_set, train
 from robosim_cosmos.training.loop import make_config
 
+IMAGE_SIZE = (90, 160)
+
 
 def _ms_per_chunk(policy: Any, env: gym.Env, seeds: range, calls: int) -> float:
     times = []
@@ -75,11 +77,13 @@ def main() -> None:
             result = json.loads((Path(ckpt) / "train_result.json").read_text())
         else:
             t0 = time.perf_counter()
-            data = build_training_set(args.dataset)
+            data = build_training_set(args.dataset, IMAGE_SIZE)
             report["read_seconds"] = round(time.perf_counter() - t0, 1)
             ckpt = f"{tmp}/ckpt"
             options = TrainOptions(steps=args.steps, save_every=args.steps, threads=args.threads)
-            result = train(data, ckpt, options, make_config(data, (72, 128), "exterior_image_1_left", 16)).to_json()
+            config = make_config(data, IMAGE_SIZE, "exterior_image_1_left", 16, keypoints=32, open_loop_steps=4,
+                                 ee_state=True)  # the `train` command's defaults
+            result = train(data, ckpt, options, config).to_json()
         report["training"] = {"steps": result["step"], "samples": result["samples"],
                               "parameters": result["parameters"], "samples_per_s": round(result["samples_per_s"], 1),
                               "wall_minutes_to_checkpoint": round(result["total_seconds"] / 60, 2),

@@ -26,9 +26,7 @@ import gymnasium as gym
 import robosim_cosmos  # noqa: F401  (registers the envs)
 from robosim_cosmos.policies.registry import create_policy
 from robosim_cosmos.training import TrainOptions, build_training_set, train
-from robosim_cosmos.training.loop import make_config
-
-IMAGE_SIZE = (90, 160)
+from robosim_cosmos.training.loop import IMAGE_SIZE, KEYPOINTS, OPEN_LOOP_STEPS, make_config
 
 
 def _ms_per_chunk(policy: Any, env: gym.Env, seeds: range, calls: int) -> float:
@@ -81,8 +79,8 @@ def main() -> None:
             report["read_seconds"] = round(time.perf_counter() - t0, 1)
             ckpt = f"{tmp}/ckpt"
             options = TrainOptions(steps=args.steps, save_every=args.steps, threads=args.threads)
-            config = make_config(data, IMAGE_SIZE, "exterior_image_1_left", 16, keypoints=32, open_loop_steps=4,
-                                 ee_state=True)  # the `train` command's defaults
+            config = make_config(data, IMAGE_SIZE, "exterior_image_1_left", 16, keypoints=KEYPOINTS,
+                                 open_loop_steps=OPEN_LOOP_STEPS, ee_state=True)  # the `train` command's defaults
             result = train(data, ckpt, options, config).to_json()
         report["training"] = {"steps": result["step"], "samples": result["samples"],
                               "parameters": result["parameters"], "samples_per_s": round(result["samples_per_s"], 1),

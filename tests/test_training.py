@@ -253,7 +253,7 @@ def test_keypoints_and_flange_state_train_reload_and_set_the_open_loop_default(s
                          ee_state=True)
     assert (config.keypoints, config.open_loop_steps, config.state_width) == (4, 4, 17)
     assert BaselineConfig.from_json(config.to_json()) == config
-    state = model_state(config, small_set.state[:5])
+    state = model_state(small_set.state[:5], config.ee_state)
     assert state.shape == (5, 17) and state.dtype == np.float32
     flange = dh_forward_kinematics(small_set.state[2, :7].astype(np.float64))
     np.testing.assert_allclose(state[2, 8:11], flange[:3, 3], atol=1e-6)

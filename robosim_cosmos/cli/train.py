@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..rollout.options import parse_image_size
 from ..training import TrainOptions, build_training_set, train
-from ..training.loop import BALANCES, make_config
+from ..training.loop import BALANCES, IMAGE_SIZE, KEYPOINTS, OPEN_LOOP_STEPS, make_config
 from .action_stats import dataset_roots
 
 
@@ -89,21 +89,21 @@ def add(sub: Any) -> None:
     p.add_argument("--balance", choices=BALANCES, default="frames",
                    help="frames: every frame once per epoch; sqrt_episodes: a frame's chance ∝ 1/√(episode length), "
                         "so short tasks (a Reach is ~15 steps) weigh more (default %(default)s)")
-    p.add_argument("--image-size", type=parse_image_size, default=(90, 160), metavar="HxW",
-                   help="each camera's size at the model's input (default 90x160)")
+    p.add_argument("--image-size", type=parse_image_size, default=IMAGE_SIZE, metavar="HxW",
+                   help="each camera's size at the model's input (default {}x{})".format(*IMAGE_SIZE))
     p.add_argument("--camera", default="exterior_image_1_left", help="the exterior camera the model reads")
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="a folder for each dataset's decoded, downscaled frames and targets: written once, reused "
                         "while the dataset and settings are the same (decoding video is the slow part)")
     p.add_argument("--coords", action="store_true",
                    help="feed each pixel's x and y to the image encoders as two extra channels (CoordConv)")
-    p.add_argument("--keypoints", type=int, default=32, metavar="K",
+    p.add_argument("--keypoints", type=int, default=KEYPOINTS, metavar="K",
                    help="spatial-softmax keypoints per camera beside the flattened features (0: none; "
                         "default %(default)s)")
     p.add_argument("--ee-state", action=argparse.BooleanOptionalAction, default=True,
                    help="append the flange pose (forward kinematics of the joints) to the state the model reads "
                         "(default: on)")
-    p.add_argument("--open-loop-steps", type=int, default=4, metavar="N",
+    p.add_argument("--open-loop-steps", type=int, default=OPEN_LOOP_STEPS, metavar="N",
                    help="rows of each chunk a rollout of the checkpoint executes before asking again "
                         "(saved with it; a rollout's --open-loop-steps overrides it; default %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

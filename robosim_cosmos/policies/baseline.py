@@ -72,7 +72,7 @@ class BaselinePolicy(Policy):
         for key in ("joint_position", "gripper_position"):
             if key not in observation:
                 raise InvalidInputError(f"the baseline policy reads {key!r}; the observation has {sorted(observation)}")
-        state = model_state(cfg, state_vector(observation["joint_position"], observation["gripper_position"]))
+        state = model_state(state_vector(observation["joint_position"], observation["gripper_position"]), cfg.ee_state)
         if instruction not in self._tokens:
             self._tokens[instruction] = cfg.token_ids(instruction)
         flat, offsets = pack_tokens([self._tokens[instruction]])
@@ -100,4 +100,3 @@ class BaselinePolicy(Policy):
             total[:len(p)] += p
             count[:len(p)] += 1
         return (total / count[:, None]).astype(np.float32), int(count[0])
-

@@ -150,39 +150,22 @@ def state_vector(joint_position: np.ndarray, gripper_position: float | np.ndarra
     return np.concatenate([np.asarray(joint_position, np.float32).reshape(7), grip]).astype(np.float32)
 
 
-def model_state(config: BaselineConfig, state: np.ndarray) -> np.ndarray:
-    """float32 [N, state_width] the model reads, from [N, 8] :func:`state_vector` rows: those, then
-    with ``ee_state`` the flange position and rotation columns (forward kinematics)."""
+def model_state(state: np.ndarray, ee_state: bool) -> np.ndarray:
+    """float32 [N, 8 (+ 9 with ``ee_state``)] the model reads, from [N, 8] :func:`state_vector` rows:
+    those, then with ``ee_state`` the flange position and rotation columns (forward kinematics)."""
     state = np.asarray(state, dtype=np.float32).reshape(-1, STATE_WIDTH)
-    if not config.ee_state:
+    if not ee_state:
         return state
     poses = np.stack([dh_forward_kinematics(q) for q in state[:, :7].astype(np.float64)])
     ee = np.concatenate([poses[:, :3, 3], poses[:, :3, 0], poses[:, :3, 1]], axis=1)
     return np.concatenate([state, ee.astype(np.float32)], axis=1)
 
 
-def build_model(config: BaselineConfig) -> Any:
-    """The torch module: two conv encoders (exterior, wrist), a state MLP, a word-embedding bag,
-    and an MLP head to ``chunk`` × 10 rows in [−1, 1]."""
+def image_encoder(config: BaselineConfig) -> Any:
+    """One camera's encoder: uint8-scaled float [B, C, H, W] -> [B, embed] (flattened features), or
+    [B, 2 * embed] with ``keypoints`` (flattened features and spatial-softmax keypoints)."""
     torch = require("torch")
     nn = torch.nn
-
-    def encoder() -> Any:
-        # a 4 x 4 stride-4 patch stem, then stride-2 3 x 3 stages: ~3x cheaper on CPU than
-        # stride-2 convs from full resolution, and the flatten below keeps where things are
-        stem: list[Any] = [nn.Conv2d(5 if config.coords else 3, config.widths[0], 4, stride=4),
-                           nn.GroupNorm(8, config.widths[0]), nn.ReLU()]
-        layers: list[Any] = []
-        channels = config.widths[0]
-        for width in config.widths[1:]:
-            layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.GroupNorm(8, width), nn.ReLU()]
-            channels = width
-        # flattening the last map (5 x 8 at 72 x 128) keeps where things are, which a pooled
-        # feature would lose: the targets are positions relative to the gripper
-        head = [nn.Flatten(1), nn.LazyLinear(config.embed), nn.ReLU()]
-        if not config.keypoints:
-            return nn.Sequential(*stem, *layers, *head)
-        return Encoder(nn.Sequential(*stem), nn.Sequential(*layers, *head))
 
     class SpatialSoftmax(nn.Module):  # type: ignore[name-defined]
         """[B, K, H, W] logits -> [B, 3K]: per map the softmax-expected x and y in [−1, 1] and
@@ -218,11 +201,34 @@ def build_model(config: BaselineConfig) -> Any:
             base = self.stem(x)
             return torch.cat([self.flat(base), self.points(base)], dim=1)
 
+    # a 4 x 4 stride-4 patch stem, then stride-2 3 x 3 stages: ~3x cheaper on CPU than
+    # stride-2 convs from full resolution, and the flatten below keeps where things are
+    stem: list[Any] = [nn.Conv2d(5 if config.coords else 3, config.widths[0], 4, stride=4),
+                       nn.GroupNorm(8, config.widths[0]), nn.ReLU()]
+    layers: list[Any] = []
+    channels = config.widths[0]
+    for width in config.widths[1:]:
+        layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.GroupNorm(8, width), nn.ReLU()]
+        channels = width
+    # flattening the last map (5 x 8 at 72 x 128) keeps where things are, which a pooled
+    # feature would lose: the targets are positions relative to the gripper
+    head = [nn.Flatten(1), nn.LazyLinear(config.embed), nn.ReLU()]
+    if not config.keypoints:
+        return nn.Sequential(*stem, *layers, *head)
+    return Encoder(nn.Sequential(*stem), nn.Sequential(*layers, *head))
+
+
+def build_model(config: BaselineConfig) -> Any:
+    """The torch module: two conv encoders (exterior, wrist), a state MLP, a word-embedding bag,
+    and an MLP head to ``chunk`` × 10 rows in [−1, 1]."""
+    torch = require("torch")
+    nn = torch.nn
+
     class BaselineNet(nn.Module):  # type: ignore[name-defined]
         def __init__(self) -> None:
             super().__init__()
-            self.exterior = encoder()
-            self.wrist = encoder()
+            self.exterior = image_encoder(config)
+            self.wrist = image_encoder(config)
             self.state = nn.Sequential(nn.Linear(config.state_width, config.embed), nn.ReLU())
             self.words = nn.EmbeddingBag(len(config.vocabulary), config.embed, mode="mean")
             per_camera = 2 if config.keypoints else 1

@@ -38,6 +38,11 @@ from ..policies.baseline_model import (
 )
 from .data import TrainingSet
 
+IMAGE_SIZE = (90, 160)
+"""The ``train`` command's input size (the recorded size: no downscale) and architecture, the one
+README reports: 32 keypoints per camera, the flange pose in the state, 4 rows per chunk executed."""
+KEYPOINTS = 32
+OPEN_LOOP_STEPS = 4
 Balance = Literal["frames", "sqrt_episodes"]
 BALANCES: tuple[Balance, ...] = get_args(Balance)
 TRAIN_STATE_FILE = "train_state.safetensors"
@@ -157,7 +162,7 @@ class _Batcher:
         self.torch = require("torch")
         self.data, self.targets = data, targets
         self.tokens = [config.token_ids(text) for text in data.instructions]
-        self.state = model_state(config, data.state)
+        self.state = model_state(data.state, config.ee_state)
 
     def __call__(self, idx: np.ndarray, rng: np.random.Generator | None, shift: int) -> tuple[Any, ...]:
         t = self.torch
@@ -175,21 +180,33 @@ def make_config(data: TrainingSet, image_size: tuple[int, int], exterior_camera:
                 chunk: int, coords: bool = False, keypoints: int = 0, open_loop_steps: int = 8,
                 ee_state: bool = False) -> BaselineConfig:
     """The model config for a training set: its vocabulary and state standardization."""
-    state = model_state(BaselineConfig(ee_state=ee_state, state_mean=(0.0,) * (8 + 9 * ee_state),
-                                       state_std=(1.0,) * (8 + 9 * ee_state)), data.state)
+    state = model_state(data.state, ee_state)
     mean = state.mean(axis=0)
     std = np.maximum(state.std(axis=0), 1e-3)  # the gripper may never move in a set of reaches
     return BaselineConfig(image_size=image_size, exterior_camera=exterior_camera, chunk=chunk,
                           vocabulary=build_vocabulary(data.instructions),
                           state_mean=tuple(float(v) for v in mean), state_std=tuple(float(v) for v in std),
-                          coords=coords, keypoints=keypoints, open_loop_steps=min(open_loop_steps, chunk),
+                          coords=coords, keypoints=keypoints, open_loop_steps=open_loop_steps,
                           ee_state=ee_state)
 
 
-def _start(out: Path, data: TrainingSet, options: TrainOptions, config: BaselineConfig | None,
-           chunk: int) -> tuple[Any, BaselineConfig, dict[str, Any]]:
+def _start(out: Path, data: TrainingSet, options: TrainOptions,
+           config: BaselineConfig | None) -> tuple[Any, BaselineConfig, dict[str, Any]]:
     """The model to train, its config and the saved training state ({} when starting afresh):
-    the checkpoint in ``out`` when there is one (resuming), else a new seeded model."""
+    the checkpoint in ``out`` when there is one (resuming), else a new seeded model. Sets torch's
+    threads and deterministic algorithms."""
+    torch = require("torch")
+    torch.set_num_threads(options.threads)
+    torch.use_deterministic_algorithms(True)
+    model, config, meta = _resume_or_build(out, data, options, config)
+    chunk = data.raw.shape[1]
+    if config.chunk != chunk:
+        raise ConfigError(f"the model predicts {config.chunk} rows, the training set has {chunk}-row targets")
+    return model, config, meta
+
+
+def _resume_or_build(out: Path, data: TrainingSet, options: TrainOptions,
+                     config: BaselineConfig | None) -> tuple[Any, BaselineConfig, dict[str, Any]]:
     torch = require("torch")
     if (out / TRAIN_META_FILE).is_file():
         model, config, _ = load_checkpoint(out)
@@ -200,28 +217,45 @@ def _start(out: Path, data: TrainingSet, options: TrainOptions, config: Baseline
         model.train()
         return model, config, meta
     torch.manual_seed(options.seed)
-    config = config or make_config(data, (72, 128), "exterior_image_1_left", chunk)
+    config = config or make_config(data, (72, 128), "exterior_image_1_left", data.raw.shape[1])
     return build_model(config), config, {}
+
+
+def _optimize(model: Any, optimizer: Any, batch: tuple[Any, ...], lr: float) -> float:
+    """One AdamW step at ``lr`` on ``batch`` (inputs then targets); the batch's L1 loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    *inputs, target = batch
+    loss = (model(*inputs) - target).abs().mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+def _write_train_state(out: Path, optimizer: Any, doc: dict[str, Any]) -> None:
+    """The AdamW moments and the run's progress ``doc`` beside the checkpoint, each file replaced whole."""
+    st = require("safetensors.torch")
+    state, opt_meta = _flatten_optimizer(optimizer)
+    tmp = out / (TRAIN_STATE_FILE + ".tmp")
+    st.save_file(state, str(tmp))
+    tmp.replace(out / TRAIN_STATE_FILE)
+    meta = out / (TRAIN_META_FILE + ".tmp")
+    meta.write_text(json.dumps(doc | {"optimizer": opt_meta}))
+    meta.replace(out / TRAIN_META_FILE)
 
 
 def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: BaselineConfig | None = None,
           on_step: Callable[[int, int, float], None] | None = None) -> TrainResult:
     """Train (or resume training) the baseline on ``data`` into the checkpoint folder ``out``.
     ``on_step(step, steps, loss)`` is called after every step (the CLI's progress bar)."""
-    torch = require("torch")
-    st = require("safetensors.torch")
-    torch.set_num_threads(options.threads)
-    torch.use_deterministic_algorithms(True)
     out = Path(out)
     targets, clipped = data.targets()
-    chunk = data.raw.shape[1]
-    model, config, meta = _start(out, data, options, config, chunk)
+    model, config, meta = _start(out, data, options, config)
     resumed_from = int(meta.get("step", 0))
-    if config.chunk != chunk:
-        raise ConfigError(f"the model predicts {config.chunk} rows, the training set has {chunk}-row targets")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    optimizer = require("torch").optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     if resumed_from:
-        _load_optimizer(optimizer, st.load_file(str(out / TRAIN_STATE_FILE)), meta)
+        _load_optimizer(optimizer, out, meta)
     train_idx, val_idx = _split(data, options.val_fraction, options.seed)
     if len(train_idx) < options.batch_size:
         raise ConfigError(f"{len(train_idx)} training samples, fewer than one batch of {options.batch_size}")
@@ -239,28 +273,15 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
         if len(val_idx):
             val_losses.append((step, _evaluate(model, batcher, val_idx)))
         save_checkpoint(out, model, config, data.stats_document())
-        state, opt_meta = _flatten_optimizer(optimizer)
-        elapsed = previous_seconds + time.perf_counter() - start
-        doc = {"step": step, "options": asdict(options), "losses": losses, "val_losses": val_losses,
-               "total_seconds": elapsed, "optimizer": opt_meta}
-        tmp = out / (TRAIN_STATE_FILE + ".tmp")
-        st.save_file(state, str(tmp))
-        tmp.replace(out / TRAIN_STATE_FILE)
-        (out / (TRAIN_META_FILE + ".tmp")).write_text(json.dumps(doc))
-        (out / (TRAIN_META_FILE + ".tmp")).replace(out / TRAIN_META_FILE)
+        _write_train_state(out, optimizer, {"step": step, "options": asdict(options), "losses": losses,
+                                            "val_losses": val_losses,
+                                            "total_seconds": previous_seconds + time.perf_counter() - start})
 
     while step < options.steps:
-        for group in optimizer.param_groups:
-            group["lr"] = _lr(options, step)
         idx = _batch_indices(train_idx, options, step, weights)
-        ext, wri, state, tokens, offsets, target = batcher(idx, np.random.default_rng([options.seed, step, 1]),
-                                                           options.shift)
-        loss = (model(ext, wri, state, tokens, offsets) - target).abs().mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        batch = batcher(idx, np.random.default_rng([options.seed, step, 1]), options.shift)
+        value = _optimize(model, optimizer, batch, _lr(options, step))
         step += 1
-        value = float(loss.detach())
         running.append(value)
         if on_step is not None:
             on_step(step, options.steps, value)
@@ -306,7 +327,9 @@ def _flatten_optimizer(optimizer: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return tensors, {"param_groups": groups}
 
 
-def _load_optimizer(optimizer: Any, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
+def _load_optimizer(optimizer: Any, out: Path, meta: dict[str, Any]) -> None:
+    """AdamW's state as :func:`_write_train_state` left it in ``out``."""
+    tensors = require("safetensors.torch").load_file(str(out / TRAIN_STATE_FILE))
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         index, _, name = key.partition(".")

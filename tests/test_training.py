@@ -18,13 +18,13 @@ pytest.importorskip("av")
 
 from robosim_cosmos.datasets.action_stats import cosmos_ee_poses
 from robosim_cosmos.datasets.reader import DatasetReader
-from robosim_cosmos.errors import ConfigError
+from robosim_cosmos.errors import ConfigError, DatasetError
 from robosim_cosmos.kinematics.decode import ChunkDecoder
 from robosim_cosmos.kinematics.frames import T_FLANGE_COSMOS_EE
 from robosim_cosmos.policies.baseline_model import BaselineConfig, load_checkpoint
 from robosim_cosmos.policies.registry import create_policy, spec_stats
 from robosim_cosmos.training import TrainOptions, build_training_set, train
-from robosim_cosmos.training.data import padded_windows, still_row
+from robosim_cosmos.training.data import PADS, padded_windows, repadded, still_row
 from robosim_cosmos.training.loop import make_config
 
 SMALL = (32, 56)  # a tiny input keeps the test's training to seconds per hundred samples
@@ -77,6 +77,21 @@ def test_padding_repeats_a_still_row():
     np.testing.assert_array_equal(windows[2, 0], rows[2])
     np.testing.assert_allclose(windows[2, 1], still_row(29.0))
     assert still_row(0.0)[:9].tolist() == [0, 0, 0, 1, 0, 0, 0, 1, 0]
+    # continue: the last row carries on past the end
+    carried = padded_windows(rows, 4, "continue")
+    np.testing.assert_array_equal(carried[1], [rows[1], rows[2], rows[2], rows[2]])
+    np.testing.assert_array_equal(carried[:, 0], windows[:, 0])
+    with pytest.raises(DatasetError, match="still"):
+        padded_windows(rows, 4, "forward")  # type: ignore[arg-type]
+
+
+def test_repadding_cached_windows_matches_padding_the_episodes():
+    episodes = [np.random.default_rng(k).normal(size=(n, 10)) for k, n in enumerate((3, 20, 1))]
+    for pad in PADS:
+        still = np.concatenate([padded_windows(rows, 16) for rows in episodes])
+        ids = np.concatenate([np.full(len(rows), k) for k, rows in enumerate(episodes)])
+        expected = np.concatenate([padded_windows(rows, 16, pad) for rows in episodes])
+        np.testing.assert_array_equal(repadded(still, ids, pad), expected)
 
 
 def test_short_training_lowers_the_loss_and_reloads_to_identical_actions(small_set, tmp_path):
@@ -208,6 +223,14 @@ def test_train_command_writes_a_checkpoint_and_resumes(recorded_dataset, tmp_pat
     assert main([*args, "--steps", "4"]) == 0  # the same command with a longer schedule continues
     result = json.loads((tmp_path / "ckpt" / "train_result.json").read_text())
     assert result["resumed_from"] == 2 and result["step"] == 4
+    stats = json.loads((tmp_path / "ckpt" / "stats.json").read_text())
+    assert stats["windows"]["padded_past_episode_end"] == "still"
+    # --pad continue re-pads the cached windows: the stats say so and differ
+    cont = [*args[:4], str(tmp_path / "cont"), *args[5:], "--steps", "1", "--pad", "continue"]
+    assert main(cont) == 0
+    stats_c = json.loads((tmp_path / "cont" / "stats.json").read_text())
+    assert stats_c["windows"]["padded_past_episode_end"] == "continue"
+    assert stats_c["mean"] != stats["mean"]
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "x").write_text("x")
     assert main(["train", "--dataset", str(recorded_dataset), "--out", str(tmp_path / "other"), "-q"]) == 2
@@ -311,3 +334,31 @@ def test_episode_balanced_batches_favour_short_episodes_and_resume_identically(s
         np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
     with pytest.raises(ConfigError, match="balance"):
         TrainOptions(balance="tasks")
+
+
+def test_ema_checkpoints_the_running_average_and_resumes_identically(small_set, tmp_path):
+    import safetensors.torch as st
+
+    config = make_config(small_set, SMALL, "exterior_image_1_left", 16)
+    plain = train(small_set, tmp_path / "plain", _options(12), config)
+    whole = train(small_set, tmp_path / "whole", _options(12, ema=0.9), config)
+    train(small_set, tmp_path / "split", _options(12, ema=0.9, max_minutes=1e-6), config)
+    split = train(small_set, tmp_path / "split", _options(12, ema=0.9), config)
+    assert split.resumed_from == 1 and split.step == whole.step == plain.step == 12
+    a, _, _ = load_checkpoint(tmp_path / "whole")
+    b, _, _ = load_checkpoint(tmp_path / "split")
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=name)
+    # the raw weights ride with the training state and are those of the run without ema
+    raw = st.load_file(str(tmp_path / "whole" / "train_state.safetensors"))
+    last, _, _ = load_checkpoint(tmp_path / "plain")
+    for name, value in last.state_dict().items():
+        np.testing.assert_array_equal(raw[f"weights.{name}"].numpy(), value.numpy(), err_msg=name)
+    # the average lags them: it is neither the last weights nor the first
+    moved = [float((a.state_dict()[n] - v).abs().max()) for n, v in last.state_dict().items()]
+    assert max(moved) > 1e-4
+    with pytest.raises(ConfigError, match="ema"):
+        train(small_set, tmp_path / "whole", _options(20), config)
+    with pytest.raises(ConfigError, match="ema"):
+        TrainOptions(ema=1.0)
+

@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..rollout.options import parse_image_size
 from ..training import TrainOptions, build_training_set, train
+from ..training.data import PADS
 from ..training.loop import BALANCES, IMAGE_SIZE, KEYPOINTS, OPEN_LOOP_STEPS, make_config
 from .action_stats import dataset_roots
 
@@ -23,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     roots = [root for path in args.dataset for root in dataset_roots(path) if root.name != "failure"]
     options = TrainOptions(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                            max_minutes=args.max_minutes, save_every=args.save_every, threads=args.threads,
-                           val_fraction=args.val_fraction, balance=args.balance)
+                           val_fraction=args.val_fraction, balance=args.balance, ema=args.ema)
     if not args.quiet:
         print(f"reading {len(roots)} dataset(s): {', '.join(map(str, roots))}", file=sys.stderr)
     bar_read = None if args.quiet else tqdm(desc="decoding episodes", unit="ep", file=sys.stderr)
@@ -34,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
             bar_read.n = done
             bar_read.refresh()
 
-    data = build_training_set(roots, args.image_size, args.camera, chunk=16, cache=args.cache, progress=read_progress)
+    data = build_training_set(roots, args.image_size, args.camera, chunk=16, cache=args.cache, progress=read_progress,
+                              pad=args.pad)
     if bar_read is not None:
         bar_read.close()
     config = make_config(data, args.image_size, args.camera, 16, coords=args.coords, keypoints=args.keypoints,
@@ -89,6 +91,12 @@ def add(sub: Any) -> None:
     p.add_argument("--balance", choices=BALANCES, default="frames",
                    help="frames: every frame once per epoch; sqrt_episodes: a frame's chance ∝ 1/√(episode length), "
                         "so short tasks (a Reach is ~15 steps) weigh more (default %(default)s)")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="save an exponential moving average of the weights with this decay per step (e.g. 0.999; "
+                        "default 0: the last step's weights)")
+    p.add_argument("--pad", choices=PADS, default="still",
+                   help="targets past an episode's end (it ends the step the task succeeds): continue repeats the "
+                        "last row, still holds still there (default %(default)s)")
     p.add_argument("--image-size", type=parse_image_size, default=IMAGE_SIZE, metavar="HxW",
                    help="each camera's size at the model's input (default {}x{})".format(*IMAGE_SIZE))
     p.add_argument("--camera", default="exterior_image_1_left", help="the exterior camera the model reads")

@@ -4,9 +4,11 @@ frame t on (raw, then normalized with the set's own q01 / q99).
 
 The rows are exactly :func:`~robosim_cosmos.datasets.action_stats.episode_rows` (so they decode
 through the same ``kinematics`` path as a Cosmos chunk). A window that runs past the episode's end
-is padded with "stay still" rows (identity motion, the last gripper command): the scripted
-episodes end at success, often after fewer than 16 steps (a Reach takes ~15), and the policy
-should learn to stop there rather than never see an end.
+needs rows nobody recorded: the scripted episodes end the step the task succeeds, often after
+fewer than 16 steps (a Reach takes ~15). ``still`` pads with "stay still" rows (identity motion,
+the last gripper command), so a policy learns to stop where the episodes stopped; ``continue``
+repeats the last row, as if the motion carried on (a Reach then aims through the ball rather than
+to its edge; measured, it did worse: README, "What moved the numbers").
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -29,6 +31,8 @@ from ..kinematics.normalization import ActionStats
 from ..policies.baseline_model import downscale, state_vector
 
 CACHE_VERSION = 1
+Pad = Literal["still", "continue"]
+PADS: tuple[Pad, ...] = get_args(Pad)
 
 
 def still_row(grasp: float) -> np.ndarray:
@@ -37,13 +41,16 @@ def still_row(grasp: float) -> np.ndarray:
     return np.concatenate([encode_backward_framewise(eye)[0], [grasp]])
 
 
-def padded_windows(rows: np.ndarray, chunk: int) -> np.ndarray:
+def padded_windows(rows: np.ndarray, chunk: int, pad: Pad = "still") -> np.ndarray:
     """[T − 1, 10] episode rows -> [T − 1, chunk, 10]: the window from each step, padded past the
-    end with :func:`still_row` of the last grasp."""
+    end with :func:`still_row` of the last grasp (``still``) or the last row (``continue``)."""
+    if pad not in PADS:
+        raise DatasetError(f"pad must be one of {list(PADS)}, got {pad!r}")
     if len(rows) == 0:
         return np.zeros((0, chunk, rows.shape[1]))
-    pad = np.repeat(still_row(float(rows[-1, -1]))[None], chunk, axis=0)
-    full = np.concatenate([rows, pad])
+    last = still_row(float(rows[-1, -1])) if pad == "still" else rows[-1]
+    pad_rows = np.repeat(last[None], chunk, axis=0)
+    full = np.concatenate([rows, pad_rows])
     starts = np.arange(len(rows))
     return full[starts[:, None] + np.arange(chunk)[None, :]]
 
@@ -66,6 +73,7 @@ class TrainingSet:
     instructions: tuple[str, ...]
     stats: ActionStats
     sources: tuple[str, ...]
+    pad: Pad = "still"
 
     def __len__(self) -> int:
         return len(self.state)
@@ -84,7 +92,7 @@ class TrainingSet:
         doc = self.stats.to_json_dict()
         doc["source"] = ", ".join(self.sources)
         doc["windows"] = {"steps": int(self.raw.shape[1]), "count": len(self),
-                          "episodes": len(set(self.episode.tolist())), "padded_past_episode_end": True}
+                          "episodes": len(set(self.episode.tolist())), "padded_past_episode_end": self.pad}
         return doc
 
 
@@ -115,12 +123,15 @@ def video_key(reader: DatasetReader, camera: str) -> str:
 def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, int] = (72, 128),
                        exterior_camera: str = "exterior_image_1_left", wrist_camera: str = "wrist_image_left",
                        chunk: int = 16, cache: str | Path | None = None,
-                       progress: Any = None) -> TrainingSet:
+                       progress: Any = None, pad: Pad = "still") -> TrainingSet:
     """Read every successful episode of ``datasets`` (LeRobot folders; episodes this project
     recorded as failures are left out) into a :class:`TrainingSet`. With ``cache`` (a folder),
     each dataset's samples are kept there as one .npz per dataset and settings, and reused:
     decoding the videos is the slow part and is done once. The statistics are always computed
-    afresh over all the datasets given."""
+    afresh over all the datasets given. ``pad``: how windows run past an episode's end (the
+    cache holds ``still`` windows; their first rows are the episode, so ``continue`` is derived)."""
+    if pad not in PADS:
+        raise DatasetError(f"pad must be one of {list(PADS)}, got {pad!r}")
     roots = [str(Path(d).resolve()) for d in datasets]
     if not roots:
         raise DatasetError("no dataset given")
@@ -140,7 +151,19 @@ def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, in
             np.savez(tmp, **arrays)  # type: ignore[arg-type]
             tmp.replace(path)
         parts.append(arrays)
-    return _merge(parts, roots)
+    if pad != "still":
+        parts = [{**a, "raw": repadded(np.asarray(a["raw"], np.float64), a["episode"], pad)} for a in parts]
+    return _merge(parts, roots, pad)
+
+
+def repadded(raw: np.ndarray, episode: np.ndarray, pad: Pad) -> np.ndarray:
+    """Windows [N, chunk, 10] (each episode's frames consecutive) padded again with ``pad``: row 0
+    of every window is that step's own row, so the episode's rows are ``raw[:, 0]``."""
+    out = np.empty_like(raw)
+    starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
+    for a, b in zip(starts, [*starts[1:], len(raw)], strict=True):
+        out[a:b] = padded_windows(raw[a:b, 0], raw.shape[1], pad)
+    return out
 
 
 def _read_dataset(reader: DatasetReader, image_size: tuple[int, int], exterior_camera: str, wrist_camera: str,
@@ -180,7 +203,7 @@ def _read_dataset(reader: DatasetReader, image_size: tuple[int, int], exterior_c
             "instructions": np.asarray(list(instructions), dtype=str)}
 
 
-def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str]) -> TrainingSet:
+def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad) -> TrainingSet:
     """One set from several datasets' arrays: episode numbers and instruction indices made global."""
     instructions: dict[str, int] = {}
     episode, instr = [], []
@@ -194,6 +217,6 @@ def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str]) -> Training
     return TrainingSet(np.concatenate([a["exterior"] for a in parts]), np.concatenate([a["wrist"] for a in parts]),
                        np.concatenate([np.asarray(a["state"], np.float32) for a in parts]), raw,
                        np.concatenate(episode), np.concatenate(instr), tuple(instructions),
-                       quantile_stats(raw, ", ".join(roots)), tuple(roots))
+                       quantile_stats(raw, ", ".join(roots)), tuple(roots), pad)
 
 

@@ -14,6 +14,7 @@ object positions (DrQ-style random shifts).
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -47,6 +48,7 @@ Balance = Literal["frames", "sqrt_episodes"]
 BALANCES: tuple[Balance, ...] = get_args(Balance)
 TRAIN_STATE_FILE = "train_state.safetensors"
 TRAIN_META_FILE = "train_state.json"
+RAW_PREFIX = "weights."
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,10 @@ class TrainOptions:
     held out for a validation loss (every ``save_every`` steps); balance: how batches draw
     samples: ``frames`` (every frame once per epoch: a 100-step CubeInBowl episode counts seven
     times a 15-step Reach), or ``sqrt_episodes`` (with replacement, a frame's chance ∝ 1 / √(its
-    episode's length), so short tasks are not drowned out by long ones)."""
+    episode's length), so short tasks are not drowned out by long ones); ema: when above 0, the
+    checkpoint holds an exponential moving average of the weights (each step
+    ``avg = ema · avg + (1 − ema) · weights``), a smoother policy than the last step's weights; the
+    raw weights are kept with the training state for resuming."""
 
     steps: int = 4000
     batch_size: int = 64
@@ -71,6 +76,7 @@ class TrainOptions:
     shift: int = 4
     val_fraction: float = 0.05
     balance: Balance = "frames"
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "save_every", "threads"):
@@ -85,6 +91,8 @@ class TrainOptions:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.balance not in BALANCES:
             raise ConfigError(f"balance must be one of {list(BALANCES)}, got {self.balance!r}")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"ema must be in [0, 1) (0: off), got {self.ema}")
 
 
 @dataclass
@@ -214,6 +222,9 @@ def _resume_or_build(out: Path, data: TrainingSet, options: TrainOptions,
         if meta.get("options", {}).get("seed") != options.seed:
             raise ConfigError(f"{out} was trained with seed {meta.get('options', {}).get('seed')}; resume it with "
                               "the same seed or train into a new folder")
+        if float(meta.get("options", {}).get("ema", 0.0)) != options.ema:
+            raise ConfigError(f"{out} was trained with ema {meta.get('options', {}).get('ema', 0.0)}; resume it "
+                              "with the same --ema or train into a new folder")
         model.train()
         return model, config, meta
     torch.manual_seed(options.seed)
@@ -233,10 +244,13 @@ def _optimize(model: Any, optimizer: Any, batch: tuple[Any, ...], lr: float) -> 
     return float(loss.detach())
 
 
-def _write_train_state(out: Path, optimizer: Any, doc: dict[str, Any]) -> None:
-    """The AdamW moments and the run's progress ``doc`` beside the checkpoint, each file replaced whole."""
+def _write_train_state(out: Path, optimizer: Any, doc: dict[str, Any], raw_model: Any = None) -> None:
+    """The AdamW moments (and, when the checkpoint holds averaged weights, the raw ones as
+    ``weights.<name>``) and the run's progress ``doc`` beside the checkpoint, each file replaced whole."""
     st = require("safetensors.torch")
     state, opt_meta = _flatten_optimizer(optimizer)
+    if raw_model is not None:
+        state |= {f"{RAW_PREFIX}{k}": v.detach().contiguous().clone() for k, v in raw_model.state_dict().items()}
     tmp = out / (TRAIN_STATE_FILE + ".tmp")
     st.save_file(state, str(tmp))
     tmp.replace(out / TRAIN_STATE_FILE)
@@ -253,6 +267,9 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
     targets, clipped = data.targets()
     model, config, meta = _start(out, data, options, config)
     resumed_from = int(meta.get("step", 0))
+    averaged = _averaged(model, out, options, resumed_from)
+    if averaged is not None and resumed_from:  # the checkpoint holds the average: train on from the raw weights
+        model, averaged = averaged, model
     optimizer = require("torch").optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     if resumed_from:
         _load_optimizer(optimizer, out, meta)
@@ -270,17 +287,21 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
     stopped = False
 
     def save() -> None:
+        policy = model if averaged is None else averaged
         if len(val_idx):
-            val_losses.append((step, _evaluate(model, batcher, val_idx)))
-        save_checkpoint(out, model, config, data.stats_document())
+            val_losses.append((step, _evaluate(policy, batcher, val_idx)))
+        save_checkpoint(out, policy, config, data.stats_document())
         _write_train_state(out, optimizer, {"step": step, "options": asdict(options), "losses": losses,
                                             "val_losses": val_losses,
-                                            "total_seconds": previous_seconds + time.perf_counter() - start})
+                                            "total_seconds": previous_seconds + time.perf_counter() - start},
+                           None if averaged is None else model)
 
     while step < options.steps:
         idx = _batch_indices(train_idx, options, step, weights)
         batch = batcher(idx, np.random.default_rng([options.seed, step, 1]), options.shift)
         value = _optimize(model, optimizer, batch, _lr(options, step))
+        if averaged is not None:
+            _update_average(averaged, model, options.ema)
         step += 1
         running.append(value)
         if on_step is not None:
@@ -301,6 +322,32 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
     return TrainResult(str(out), step, seconds, previous_seconds + seconds,
                        done * options.batch_size / seconds if seconds > 0 else 0.0, parameter_count(model), len(data),
                        clipped / targets.size, losses, val_losses, stopped, resumed_from)
+
+
+def _averaged(model: Any, out: Path, options: TrainOptions, resumed_from: int) -> Any:
+    """The second model a run with ``ema`` keeps (None without): starting afresh, a copy of
+    ``model``; resuming, the raw weights saved with the training state (``model`` then holds the
+    checkpoint's average, and :func:`train` swaps the two)."""
+    if not options.ema:
+        return None
+    other = copy.deepcopy(model)
+    if resumed_from:
+        tensors = require("safetensors.torch").load_file(str(out / TRAIN_STATE_FILE))
+        raw = {k[len(RAW_PREFIX):]: v for k, v in tensors.items() if k.startswith(RAW_PREFIX)}
+        if not raw:
+            raise ConfigError(f"{out} was trained without ema: resume it without --ema or train into a new folder")
+        other.load_state_dict(raw)
+    other.train()
+    return other
+
+
+def _update_average(averaged: Any, model: Any, decay: float) -> None:
+    torch = require("torch")
+    with torch.no_grad():
+        for avg, new in zip(averaged.parameters(), model.parameters(), strict=True):
+            avg.mul_(decay).add_(new.detach(), alpha=1 - decay)
+        for avg, new in zip(averaged.buffers(), model.buffers(), strict=True):
+            avg.copy_(new)
 
 
 def _evaluate(model: Any, batcher: _Batcher, idx: np.ndarray) -> float:
@@ -332,6 +379,8 @@ def _load_optimizer(optimizer: Any, out: Path, meta: dict[str, Any]) -> None:
     tensors = require("safetensors.torch").load_file(str(out / TRAIN_STATE_FILE))
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
+        if key.startswith(RAW_PREFIX):
+            continue  # the raw weights of a run with ema
         index, _, name = key.partition(".")
         state.setdefault(int(index), {})[name] = value
     groups = meta["optimizer"]["param_groups"]

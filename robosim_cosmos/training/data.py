@@ -41,11 +41,15 @@ def still_row(grasp: float) -> np.ndarray:
     return np.concatenate([encode_backward_framewise(eye)[0], [grasp]])
 
 
+def _check_pad(pad: str) -> None:
+    if pad not in PADS:
+        raise DatasetError(f"pad must be one of {list(PADS)}, got {pad!r}")
+
+
 def padded_windows(rows: np.ndarray, chunk: int, pad: Pad = "still") -> np.ndarray:
     """[T − 1, 10] episode rows -> [T − 1, chunk, 10]: the window from each step, padded past the
     end with :func:`still_row` of the last grasp (``still``) or the last row (``continue``)."""
-    if pad not in PADS:
-        raise DatasetError(f"pad must be one of {list(PADS)}, got {pad!r}")
+    _check_pad(pad)
     if len(rows) == 0:
         return np.zeros((0, chunk, rows.shape[1]))
     last = still_row(float(rows[-1, -1])) if pad == "still" else rows[-1]
@@ -130,8 +134,7 @@ def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, in
     decoding the videos is the slow part and is done once. The statistics are always computed
     afresh over all the datasets given. ``pad``: how windows run past an episode's end (the
     cache holds ``still`` windows; their first rows are the episode, so ``continue`` is derived)."""
-    if pad not in PADS:
-        raise DatasetError(f"pad must be one of {list(PADS)}, got {pad!r}")
+    _check_pad(pad)
     roots = [str(Path(d).resolve()) for d in datasets]
     if not roots:
         raise DatasetError("no dataset given")

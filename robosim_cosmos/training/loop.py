@@ -219,12 +219,11 @@ def _resume_or_build(out: Path, data: TrainingSet, options: TrainOptions,
     if (out / TRAIN_META_FILE).is_file():
         model, config, _ = load_checkpoint(out)
         meta: dict[str, Any] = json.loads((out / TRAIN_META_FILE).read_text())
-        if meta.get("options", {}).get("seed") != options.seed:
-            raise ConfigError(f"{out} was trained with seed {meta.get('options', {}).get('seed')}; resume it with "
-                              "the same seed or train into a new folder")
-        if float(meta.get("options", {}).get("ema", 0.0)) != options.ema:
-            raise ConfigError(f"{out} was trained with ema {meta.get('options', {}).get('ema', 0.0)}; resume it "
-                              "with the same --ema or train into a new folder")
+        for key, default in (("seed", None), ("ema", 0.0)):  # a run before ema had none
+            saved = meta.get("options", {}).get(key, default)
+            if saved != getattr(options, key):
+                raise ConfigError(f"{out} was trained with {key} {saved}; resume it with the same {key} or train "
+                                  "into a new folder")
         model.train()
         return model, config, meta
     torch.manual_seed(options.seed)
@@ -267,9 +266,7 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
     targets, clipped = data.targets()
     model, config, meta = _start(out, data, options, config)
     resumed_from = int(meta.get("step", 0))
-    averaged = _averaged(model, out, options, resumed_from)
-    if averaged is not None and resumed_from:  # the checkpoint holds the average: train on from the raw weights
-        model, averaged = averaged, model
+    model, averaged = _with_average(model, out, options, resumed_from)
     optimizer = require("torch").optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     if resumed_from:
         _load_optimizer(optimizer, out, meta)
@@ -282,9 +279,8 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
     val_losses: list[tuple[int, float]] = [(int(s), float(v)) for s, v in meta.get("val_losses", [])]
     previous_seconds = float(meta.get("total_seconds", 0.0))
     start = time.perf_counter()
-    step = resumed_from
+    step, stopped = resumed_from, False
     running: list[float] = []
-    stopped = False
 
     def save() -> None:
         policy = model if averaged is None else averaged
@@ -324,21 +320,22 @@ def train(data: TrainingSet, out: str | Path, options: TrainOptions, config: Bas
                        clipped / targets.size, losses, val_losses, stopped, resumed_from)
 
 
-def _averaged(model: Any, out: Path, options: TrainOptions, resumed_from: int) -> Any:
-    """The second model a run with ``ema`` keeps (None without): starting afresh, a copy of
-    ``model``; resuming, the raw weights saved with the training state (``model`` then holds the
-    checkpoint's average, and :func:`train` swaps the two)."""
+def _with_average(model: Any, out: Path, options: TrainOptions, resumed_from: int) -> tuple[Any, Any]:
+    """(the model to train, the weight average a run with ``ema`` keeps, else None). Starting
+    afresh the average is a copy of ``model``; resuming, ``model`` is the checkpoint's average and
+    the raw weights come from the training state."""
     if not options.ema:
-        return None
+        return model, None
     other = copy.deepcopy(model)
-    if resumed_from:
-        tensors = require("safetensors.torch").load_file(str(out / TRAIN_STATE_FILE))
-        raw = {k[len(RAW_PREFIX):]: v for k, v in tensors.items() if k.startswith(RAW_PREFIX)}
-        if not raw:
-            raise ConfigError(f"{out} was trained without ema: resume it without --ema or train into a new folder")
-        other.load_state_dict(raw)
     other.train()
-    return other
+    if not resumed_from:
+        return model, other
+    tensors = require("safetensors.torch").load_file(str(out / TRAIN_STATE_FILE))
+    raw = {k[len(RAW_PREFIX):]: v for k, v in tensors.items() if k.startswith(RAW_PREFIX)}
+    if not raw:
+        raise ConfigError(f"{out} was trained without ema: resume it without --ema or train into a new folder")
+    other.load_state_dict(raw)
+    return other, model
 
 
 def _update_average(averaged: Any, model: Any, decay: float) -> None:

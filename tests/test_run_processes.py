@@ -106,7 +106,7 @@ def test_sigkill_of_the_parent_leaves_no_process_behind(tmp_path, replay_chunk):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert not (out / "summary.json").exists()  # a SIGKILL leaves no time for it
-    # The lock died with its holder: the folder resumes (with as many episodes as were done: nothing to run).
+    # The lock died with its holder: the folder resumes.
     lines = (out / "results.jsonl").read_text().splitlines()
     assert 1 <= len(lines) < 12
     assert main(["rollout", "--env", REACH, "--policy", f"replay:{replay_chunk}", "--episodes", str(len(lines)),
@@ -136,10 +136,14 @@ def test_sigterm_and_sigint_stop_workers_and_write_the_summary(tmp_path, replay_
         "in summary.json; run the same command again to resume"
     )
     assert (tmp_path / "stdout").read_text() == ""  # no final summary line: the run did not finish
-    # Resumable: the same command (with as many episodes as were done) has nothing left to do.
-    assert main(["rollout", "--env", REACH, "--policy", f"replay:{replay_chunk}", "--episodes", str(len(lines)),
+    # Resumable: the same command up to the last recorded episode runs only the ones not recorded (two
+    # workers can finish episode 1 before episode 0).
+    count = 1 + max(int(r["episode"]) for r in lines)
+    assert main(["rollout", "--env", REACH, "--policy", f"replay:{replay_chunk}", "--episodes", str(count),
                  "--max-steps", "150", "--num-envs", "2", "--out", str(out)]) == 0
-    assert f"resuming {out}: {len(lines)} episodes done, 0 to run" in capsys.readouterr().err
+    assert f"resuming {out}: {len(lines)} episodes done, {count - len(lines)} to run" in capsys.readouterr().err
+    assert sorted(json.loads(t)["episode"] for t in (out / "results.jsonl").read_text().splitlines()) == list(
+        range(count))
 
 
 # -- the two parent-death mechanisms, one at a time -----------------------------------------------

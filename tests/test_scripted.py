@@ -189,3 +189,43 @@ def test_detours_are_reproducible_recovered_from_and_off_by_default() -> None:
     with pytest.raises(ValueError, match="detour"):
         ScriptedPolicy(env, detour=1.5)
     env.close()
+
+
+@pytest.mark.parametrize("task, seeds", [("lift_cube", range(3)), ("cube_in_bowl", range(2))])
+def test_an_aimed_off_first_grasp_closes_on_nothing_and_the_expert_recovers(task, seeds) -> None:
+    """``miss`` sends the first grasp of an episode 5 cm across the finger line: the fingers close
+    on nothing there, away from the object, then the expert opens, rises and grasps for real."""
+    env = gym.make(ENV_IDS[task], action_mode="cosmos", obs_mode="state")
+    base = env.unwrapped
+    for seed in seeds:
+        policy = ScriptedPolicy(env, miss=0.05)
+        obs, info = env.reset(seed=seed)
+        policy.reset()
+        phases, closed_at, steps = [], None, 0
+        while True:
+            base.reanchor()
+            chunk = policy.get_actions(obs, info["instruction"])
+            phases.append(policy.phase)
+            for row in chunk.actions[:EXECUTE]:
+                obs, _, terminated, truncated, info = env.step(row)
+                steps += 1
+                state = base.task_state()
+                if closed_at is None and state.gripper_position > 0.93:
+                    subject = state.task.objects["cube"]
+                    closed_at = state.task.tcp_pos - subject.pos, subject.pos[2]
+                if terminated or truncated:
+                    break
+            if terminated or truncated:
+                break
+        assert info["is_success"] and policy.planner.missed, (seed, phases)
+        assert phases.index("retreat") < phases.index("lift")  # the miss came first, then the real grasp
+        offset, cube_z = closed_at
+        assert 0.04 < np.linalg.norm(offset[:2]) < 0.07  # beside the cube: ~5 cm, plus the cube's yaw slack
+        assert cube_z < 0.03  # it never left the table while the fingers closed on nothing
+        assert steps < 250
+    # off by default: the same seed's episode never closes on nothing
+    plain = ScriptedPolicy(env)
+    assert _episode(env, plain, 0, "cosmos")[0] and not plain.planner.missed
+    with pytest.raises(ValueError, match="miss"):
+        ScriptedPolicy(env, miss=0.2)
+    env.close()

@@ -63,13 +63,16 @@ class ExpertPlanner:
     """Phase machine for every task's privileged state (:class:`SpecState`, :class:`ReachState`).
 
     tip_clearance: extra tcp height for fingertips longer than the Franka hand's;
-    push_z: tcp height while pushing; home_yaw: the finger yaw at DROID home (reaching keeps it).
+    push_z: tcp height while pushing; home_yaw: the finger yaw at DROID home (reaching keeps it);
+    miss_m: how far across the fingers the episode's first grasp is aimed off the true grasp
+    point (0: never), so the fingers close on nothing and the expert shows its recovery.
     """
 
-    def __init__(self, tip_clearance: float, push_z: float, home_yaw: float) -> None:
+    def __init__(self, tip_clearance: float, push_z: float, home_yaw: float, miss_m: float = 0.0) -> None:
         self.tip_clearance = tip_clearance
         self.push_z = push_z
         self.home_yaw = home_yaw
+        self.miss_m = miss_m
         self.reset()
 
     def reset(self) -> None:
@@ -80,6 +83,8 @@ class ExpertPlanner:
         self._spot: np.ndarray | None = None
         self._g_prev = 0.0
         self._calls = 0
+        self.missed = False
+        """Whether this episode's aimed-off grasp has closed on nothing yet."""
 
     # -- entry -------------------------------------------------------------------------------
     def plan(self, state: PrivilegedState, cur_yaw: float) -> list[Waypoint]:
@@ -168,6 +173,7 @@ class ExpertPlanner:
         if self._yaw is None or self.phase == "start":
             self._yaw = self._grasp_yaw(s, o, grasp, cur_yaw)
         yaw = self._yaw
+        grasp = self._aim(s, o, grasp, yaw)
         pre = np.array([grasp[0], grasp[1], grasp[2] + 0.1])
         xy_err = float(np.linalg.norm(tcp[:2] - grasp[:2]))
         down = [Waypoint(grasp, yaw, OPEN, dwell=2), Waypoint(grasp, yaw, CLOSED, dwell=20)]
@@ -187,10 +193,23 @@ class ExpertPlanner:
             wps.append(Waypoint(np.array([tcp[0], tcp[1], pre[2]]), cur_yaw, OPEN))
         return [*wps, Waypoint(pre, yaw, OPEN, dwell=1), *down]
 
+    def _aim(self, s: SpecState, o: ObjectState, grasp: np.ndarray, yaw: float) -> np.ndarray:
+        """Where the fingers go down: ``grasp``, or until the first miss ``miss_m`` across the
+        finger line, on the side farther from the other objects (a finger must not land on one)."""
+        if not self.miss_m or self.missed:
+            return grasp
+        across = np.array([-np.sin(yaw), np.cos(yaw), 0.0])
+        others = [x for x in s.objects.values() if x.slot != o.slot]
+
+        def room(point: np.ndarray) -> float:
+            return min((float(np.linalg.norm(point[:2] - x.pos[:2])) - radius(x) for x in others), default=1.0)
+
+        return max((grasp + side * self.miss_m * across for side in (1.0, -1.0)), key=room)
+
     def _close(self, o: ObjectState, tcp: np.ndarray, g: float, cur_yaw: float, up: Waypoint) -> list[Waypoint] | None:
         """Close until the fingers stop; None once they hold something (→ lift)."""
         if g > CLOSED_ON_NOTHING:
-            self.phase = "retreat"
+            self.phase, self.missed = "retreat", True
             return [up]
         if g > HOLDING_MIN and abs(g - self._g_prev) < 0.01 and self._calls >= 2:
             self._held = _Held(o.slot, float(tcp[2] - o.pos[2]))

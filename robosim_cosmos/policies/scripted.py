@@ -62,6 +62,9 @@ class ScriptedPolicy(Policy):
     show how to recover from the small misses a learned policy makes; most chunks stay true, so
     an L1-trained policy still learns the expert's answer in each state. The draw is seeded by
     the simulator state, so a recording stays reproducible.
+    miss: metres across the finger line that each episode's first grasp is aimed off (0: never;
+    at most 0.1). The fingers close on nothing, and the demonstration shows the expert open, rise
+    and grasp again: a learned policy's commonest failure, and the way out of it.
     """
 
     layout: Layout = "cosmos_ee_delta"
@@ -74,13 +77,16 @@ class ScriptedPolicy(Policy):
     """Phases where the arm moves freely: a detour there cannot knock or drop an object."""
 
     def __init__(self, env: gym.Env, chunk_size: int = 16, predict_video: bool = False,
-                 video_camera: str = DEFAULT_CAMERA, detour: float = 0.0) -> None:
+                 video_camera: str = DEFAULT_CAMERA, detour: float = 0.0, miss: float = 0.0) -> None:
         if chunk_size < 1:
             raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
         detour = float(detour)
         if not 0.0 <= detour <= 1.0:
             raise ConfigError(f"detour is a probability per chunk in [0, 1], got {detour}")
         self.detour = detour
+        miss = float(miss)
+        if not 0.0 <= miss <= 0.1:
+            raise ConfigError(f"miss is how far (m) the first grasp is aimed off, in [0, 0.1], got {miss}")
         base = env.unwrapped
         if not isinstance(base, DroidEnv):
             raise ConfigError(f"the scripted policy drives a DroidEnv, got {type(base).__name__}")
@@ -98,7 +104,7 @@ class ScriptedPolicy(Policy):
         self.camera = video_camera  # the view its predicted video shows (ego_view)
         self.stats = base.decoder.stats
         self._horizon: int | None = None
-        self.planner = ExpertPlanner(self.tip_clearance, self.push_z, home_finger_yaw(self.finger_axis_in_ee))
+        self.planner = ExpertPlanner(self.tip_clearance, self.push_z, home_finger_yaw(self.finger_axis_in_ee), miss)
         self.reset()
 
     def set_execution_horizon(self, steps: int) -> None:

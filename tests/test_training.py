@@ -24,7 +24,7 @@ from robosim_cosmos.kinematics.frames import T_FLANGE_COSMOS_EE
 from robosim_cosmos.policies.baseline_model import BaselineConfig, load_checkpoint
 from robosim_cosmos.policies.registry import create_policy, spec_stats
 from robosim_cosmos.training import TrainOptions, build_training_set, train
-from robosim_cosmos.training.data import PADS, padded_windows, repadded, still_row
+from robosim_cosmos.training.data import PADS, idle_frames, padded_windows, repadded, still_row
 from robosim_cosmos.training.loop import make_config
 
 SMALL = (32, 56)  # a tiny input keeps the test's training to seconds per hundred samples
@@ -211,6 +211,24 @@ def _observation(data, i: int) -> dict[str, np.ndarray]:
             "cartesian_position": np.zeros(6)}
 
 
+def test_idle_frames_are_the_still_ones_where_the_gripper_neither_moves_nor_changes_command():
+    move = np.r_[0.01, 0.0, 0.0, still_row(0.0)[3:9], 0.0]
+    rows = np.stack([move, still_row(0.0), still_row(0.0), still_row(1.0), still_row(1.0), still_row(1.0), move,
+                     move, still_row(1.0)])
+    rows[6:, 9] = 1.0
+    gripper = np.array([0.0, 0.0, 0.0, 0.0, 0.2, 0.4, 0.4, 0.4, 0.4])  # closes after the command at frame 3
+    episode = np.array([0] * 8 + [1])
+    state = np.column_stack([np.zeros((9, 7)), gripper])
+    idle = idle_frames(padded_windows(rows, 4), state, episode)
+    # 1: still, open, the command unchanged; 2: the same; 3: the close command (kept); 4: closing (kept);
+    # 5: settled but the next reading is the same only from here on; 8: the last frame of its episode
+    assert idle.tolist() == [False, True, True, False, False, True, False, False, False]
+    # the windows over the frames kept skip the wait: frame 0's window goes straight to the close command
+    keep = ~idle
+    windows = repadded(padded_windows(rows, 4)[keep], episode[keep], "still")
+    np.testing.assert_array_equal(windows[0], rows[[0, 3, 4, 6]])
+
+
 def test_train_command_writes_a_checkpoint_and_resumes(recorded_dataset, tmp_path, capsys):
     from robosim_cosmos.cli.main import main
 
@@ -231,6 +249,14 @@ def test_train_command_writes_a_checkpoint_and_resumes(recorded_dataset, tmp_pat
     stats_c = json.loads((tmp_path / "cont" / "stats.json").read_text())
     assert stats_c["windows"]["padded_past_episode_end"] == "continue"
     assert stats_c["mean"] != stats["mean"]
+    assert stats["windows"]["idle_frames_dropped"] == 0
+    idle = [*args[:4], str(tmp_path / "idle"), *args[5:], "--steps", "1", "--drop-idle"]
+    assert main(idle) == 0
+    stats_i = json.loads((tmp_path / "idle" / "stats.json").read_text())
+    plain = build_training_set([recorded_dataset / "success"], (32, 56), cache=tmp_path / "cache")
+    dropped = int(np.count_nonzero(idle_frames(plain.raw, plain.state, plain.episode)))
+    assert stats_i["windows"]["idle_frames_dropped"] == dropped  # a Reach never waits: 0 here
+    assert stats_i["windows"]["count"] == stats["windows"]["count"] - dropped
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "x").write_text("x")
     assert main(["train", "--dataset", str(recorded_dataset), "--out", str(tmp_path / "other"), "-q"]) == 2

@@ -9,6 +9,9 @@ fewer than 16 steps (a Reach takes ~15). ``still`` pads with "stay still" rows (
 the last gripper command), so a policy learns to stop where the episodes stopped; ``continue``
 repeats the last row, as if the motion carried on (a Reach then aims through the ball rather than
 to its edge; measured, it did worse: README, "What moved the numbers").
+
+``drop_idle`` leaves out the frames where nothing happens (:func:`idle_frames`): the expert waits
+there on a timer that no frame shows, so a policy trained on them learns to wait for ever.
 """
 
 from __future__ import annotations
@@ -59,6 +62,24 @@ def padded_windows(rows: np.ndarray, chunk: int, pad: Pad = "still") -> np.ndarr
     return full[starts[:, None] + np.arange(chunk)[None, :]]
 
 
+STILL_TOLERANCE = 1e-6
+"""A row whose motion columns are this close to :func:`still_row`'s does not move the arm."""
+SETTLED_GRIPPER_STEP = 0.005
+"""A gripper reading (0 open .. 1 closed) that changes less than this in a step is not moving."""
+
+
+def idle_frames(raw: np.ndarray, state: np.ndarray, episode: np.ndarray) -> np.ndarray:
+    """bool [N] over frames (each episode's consecutive): the arm stays put (a still row), the
+    gripper command is the previous frame's and the gripper reading does not change. ``raw``
+    [N, chunk, 10] windows, ``state`` [N, 8] (gripper last), ``episode`` [N]."""
+    rows = raw[:, 0]
+    still = np.all(np.abs(rows[:, :9] - still_row(0.0)[:9]) < STILL_TOLERANCE, axis=1)
+    with_next = np.r_[episode[1:] == episode[:-1], False]
+    settled = with_next & (np.abs(np.diff(state[:, -1], append=0.0)) < SETTLED_GRIPPER_STEP)
+    same_command = np.r_[False, with_next[:-1] & (rows[1:, 9] == rows[:-1, 9])]
+    return still & settled & same_command
+
+
 @dataclass
 class TrainingSet:
     """Samples, N of them.
@@ -78,6 +99,8 @@ class TrainingSet:
     stats: ActionStats
     sources: tuple[str, ...]
     pad: Pad = "still"
+    idle_dropped: int = 0
+    """Idle frames left out (``drop_idle``)."""
 
     def __len__(self) -> int:
         return len(self.state)
@@ -96,7 +119,8 @@ class TrainingSet:
         doc = self.stats.to_json_dict()
         doc["source"] = ", ".join(self.sources)
         doc["windows"] = {"steps": int(self.raw.shape[1]), "count": len(self),
-                          "episodes": len(set(self.episode.tolist())), "padded_past_episode_end": self.pad}
+                          "episodes": len(set(self.episode.tolist())), "padded_past_episode_end": self.pad,
+                          "idle_frames_dropped": self.idle_dropped}
         return doc
 
 
@@ -127,13 +151,14 @@ def video_key(reader: DatasetReader, camera: str) -> str:
 def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, int] = (72, 128),
                        exterior_camera: str = "exterior_image_1_left", wrist_camera: str = "wrist_image_left",
                        chunk: int = 16, cache: str | Path | None = None,
-                       progress: Any = None, pad: Pad = "still") -> TrainingSet:
+                       progress: Any = None, pad: Pad = "still", drop_idle: bool = False) -> TrainingSet:
     """Read every successful episode of ``datasets`` (LeRobot folders; episodes this project
     recorded as failures are left out) into a :class:`TrainingSet`. With ``cache`` (a folder),
     each dataset's samples are kept there as one .npz per dataset and settings, and reused:
     decoding the videos is the slow part and is done once. The statistics are always computed
     afresh over all the datasets given. ``pad``: how windows run past an episode's end (the
-    cache holds ``still`` windows; their first rows are the episode, so ``continue`` is derived)."""
+    cache holds ``still`` windows; their first rows are the episode, so ``continue`` is derived).
+    ``drop_idle``: leave out :func:`idle_frames`, the windows then running over the frames kept."""
     _check_pad(pad)
     roots = [str(Path(d).resolve()) for d in datasets]
     if not roots:
@@ -154,14 +179,21 @@ def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, in
             np.savez(tmp, **arrays)  # type: ignore[arg-type]
             tmp.replace(path)
         parts.append(arrays)
-    if pad != "still":
+    dropped = 0
+    if drop_idle:
+        keeps = [~idle_frames(np.asarray(a["raw"]), np.asarray(a["state"]), a["episode"]) for a in parts]
+        dropped = sum(int(np.count_nonzero(~k)) for k in keeps)
+        parts = [{k: v if k == "instructions" else v[keep] for k, v in a.items()} for a, keep in zip(parts, keeps,
+                                                                                                    strict=True)]
+    if pad != "still" or dropped:
         parts = [{**a, "raw": repadded(np.asarray(a["raw"], np.float64), a["episode"], pad)} for a in parts]
-    return _merge(parts, roots, pad)
+    return _merge(parts, roots, pad, dropped)
 
 
 def repadded(raw: np.ndarray, episode: np.ndarray, pad: Pad) -> np.ndarray:
-    """Windows [N, chunk, 10] (each episode's frames consecutive) padded again with ``pad``: row 0
-    of every window is that step's own row, so the episode's rows are ``raw[:, 0]``."""
+    """Windows [N, chunk, 10] (each episode's frames consecutive) built again from their first
+    rows and padded with ``pad``: row 0 of every window is that step's own row, so the episode's
+    rows are ``raw[:, 0]`` (also after frames were left out)."""
     out = np.empty_like(raw)
     starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
     for a, b in zip(starts, [*starts[1:], len(raw)], strict=True):
@@ -206,7 +238,7 @@ def _read_dataset(reader: DatasetReader, image_size: tuple[int, int], exterior_c
             "instructions": np.asarray(list(instructions), dtype=str)}
 
 
-def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad) -> TrainingSet:
+def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad, idle_dropped: int) -> TrainingSet:
     """One set from several datasets' arrays: episode numbers and instruction indices made global."""
     instructions: dict[str, int] = {}
     episode, instr = [], []
@@ -220,6 +252,6 @@ def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad) -
     return TrainingSet(np.concatenate([a["exterior"] for a in parts]), np.concatenate([a["wrist"] for a in parts]),
                        np.concatenate([np.asarray(a["state"], np.float32) for a in parts]), raw,
                        np.concatenate(episode), np.concatenate(instr), tuple(instructions),
-                       quantile_stats(raw, ", ".join(roots)), tuple(roots), pad)
+                       quantile_stats(raw, ", ".join(roots)), tuple(roots), pad, idle_dropped)
 
 

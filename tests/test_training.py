@@ -24,7 +24,7 @@ from robosim_cosmos.kinematics.frames import T_FLANGE_COSMOS_EE
 from robosim_cosmos.policies.baseline_model import BaselineConfig, load_checkpoint
 from robosim_cosmos.policies.registry import create_policy, spec_stats
 from robosim_cosmos.training import TrainOptions, build_training_set, train
-from robosim_cosmos.training.data import PADS, idle_frames, padded_windows, repadded, still_row
+from robosim_cosmos.training.data import PADS, frames_before_miss, idle_frames, padded_windows, repadded, still_row
 from robosim_cosmos.training.loop import make_config
 
 SMALL = (32, 56)  # a tiny input keeps the test's training to seconds per hundred samples
@@ -229,6 +229,16 @@ def test_idle_frames_are_the_still_ones_where_the_gripper_neither_moves_nor_chan
     np.testing.assert_array_equal(windows[0], rows[[0, 3, 4, 6]])
 
 
+def test_the_frames_leading_to_a_miss_are_those_before_the_fingers_first_close_on_nothing():
+    # episode 0 holds a cube (0.41) and never misses; episode 1 closes on nothing at its frame 3, then
+    # again later (only the first counts); episode 2 misses at its first frame: nothing before it
+    gripper = np.array([0.0, 0.2, 0.41, 0.41, 0.0, 0.5, 0.97, 1.0, 0.3, 0.0, 0.98, 0.99, 0.0])
+    episode = np.array([0] * 4 + [1] * 7 + [2] * 2)
+    state = np.column_stack([np.zeros((13, 7)), gripper])
+    before = frames_before_miss(state, episode)
+    assert before.tolist() == [False] * 4 + [True, True] + [False] * 7
+
+
 def test_train_command_writes_a_checkpoint_and_resumes(recorded_dataset, tmp_path, capsys):
     from robosim_cosmos.cli.main import main
 
@@ -250,13 +260,15 @@ def test_train_command_writes_a_checkpoint_and_resumes(recorded_dataset, tmp_pat
     assert stats_c["windows"]["padded_past_episode_end"] == "continue"
     assert stats_c["mean"] != stats["mean"]
     assert stats["windows"]["idle_frames_dropped"] == 0
-    idle = [*args[:4], str(tmp_path / "idle"), *args[5:], "--steps", "1", "--drop-idle"]
+    idle = [*args[:4], str(tmp_path / "idle"), *args[5:], "--steps", "1", "--drop-idle", "--drop-misses"]
     assert main(idle) == 0
     stats_i = json.loads((tmp_path / "idle" / "stats.json").read_text())
     plain = build_training_set([recorded_dataset / "success"], (32, 56), cache=tmp_path / "cache")
     dropped = int(np.count_nonzero(idle_frames(plain.raw, plain.state, plain.episode)))
     assert stats_i["windows"]["idle_frames_dropped"] == dropped  # a Reach never waits: 0 here
-    assert stats_i["windows"]["count"] == stats["windows"]["count"] - dropped
+    missed = int(np.count_nonzero(frames_before_miss(plain.state, plain.episode)))  # no demonstrated miss: 0
+    assert stats_i["windows"]["frames_before_a_miss_dropped"] == missed
+    assert stats_i["windows"]["count"] == stats["windows"]["count"] - dropped - missed
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "x").write_text("x")
     assert main(["train", "--dataset", str(recorded_dataset), "--out", str(tmp_path / "other"), "-q"]) == 2

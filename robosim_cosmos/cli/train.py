@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             bar_read.refresh()
 
     data = build_training_set(roots, args.image_size, args.camera, chunk=16, cache=args.cache, progress=read_progress,
-                              pad=args.pad, drop_idle=args.drop_idle)
+                              pad=args.pad, drop_idle=args.drop_idle, drop_misses=args.drop_misses)
     if bar_read is not None:
         bar_read.close()
     config = make_config(data, args.image_size, args.camera, 16, coords=args.coords, keypoints=args.keypoints,
@@ -101,6 +101,9 @@ def add(sub: Any) -> None:
                    help="leave out the frames where nothing happens (the arm still, the gripper command unchanged "
                         "and the gripper not moving): the expert waits there on a timer no frame shows, which a "
                         "policy learns as waiting for ever")
+    p.add_argument("--drop-misses", action="store_true",
+                   help="in an episode where the fingers close on nothing (recorded with --policy-arg miss=M), leave "
+                        "out the frames before that: the policy learns the way out of a miss, not the miss")
     p.add_argument("--image-size", type=parse_image_size, default=IMAGE_SIZE, metavar="HxW",
                    help="each camera's size at the model's input (default {}x{})".format(*IMAGE_SIZE))
     p.add_argument("--camera", default="exterior_image_1_left", help="the exterior camera the model reads")

@@ -12,6 +12,8 @@ to its edge; measured, it did worse: README, "What moved the numbers").
 
 ``drop_idle`` leaves out the frames where nothing happens (:func:`idle_frames`): the expert waits
 there on a timer that no frame shows, so a policy trained on them learns to wait for ever.
+``drop_misses`` leaves out what led up to a demonstrated miss (:func:`frames_before_miss`, from
+``record --policy-arg miss=M``), so a policy learns the recovery without learning the miss.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ..errors import DatasetError
 from ..kinematics.deltas import encode_backward_framewise
 from ..kinematics.normalization import ActionStats
 from ..policies.baseline_model import downscale, state_vector
+from ..policies.expert import CLOSED_ON_NOTHING
 
 CACHE_VERSION = 1
 Pad = Literal["still", "continue"]
@@ -80,6 +83,19 @@ def idle_frames(raw: np.ndarray, state: np.ndarray, episode: np.ndarray) -> np.n
     return still & settled & same_command
 
 
+def frames_before_miss(state: np.ndarray, episode: np.ndarray) -> np.ndarray:
+    """bool [N]: the frames of each episode before its gripper first reads closed on nothing
+    (above ``CLOSED_ON_NOTHING``); none in an episode where it never does. ``state`` [N, 8]
+    (gripper last), ``episode`` [N] (each episode's frames consecutive)."""
+    out = np.zeros(len(episode), dtype=bool)
+    starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
+    for a, b in zip(starts, [*starts[1:], len(episode)], strict=True):
+        closed = np.flatnonzero(state[a:b, -1] > CLOSED_ON_NOTHING)
+        if len(closed):
+            out[a:a + closed[0]] = True
+    return out
+
+
 @dataclass
 class TrainingSet:
     """Samples, N of them.
@@ -101,6 +117,8 @@ class TrainingSet:
     pad: Pad = "still"
     idle_dropped: int = 0
     """Idle frames left out (``drop_idle``)."""
+    miss_dropped: int = 0
+    """Frames leading up to a demonstrated miss left out (``drop_misses``)."""
 
     def __len__(self) -> int:
         return len(self.state)
@@ -120,7 +138,7 @@ class TrainingSet:
         doc["source"] = ", ".join(self.sources)
         doc["windows"] = {"steps": int(self.raw.shape[1]), "count": len(self),
                           "episodes": len(set(self.episode.tolist())), "padded_past_episode_end": self.pad,
-                          "idle_frames_dropped": self.idle_dropped}
+                          "idle_frames_dropped": self.idle_dropped, "frames_before_a_miss_dropped": self.miss_dropped}
         return doc
 
 
@@ -151,14 +169,16 @@ def video_key(reader: DatasetReader, camera: str) -> str:
 def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, int] = (72, 128),
                        exterior_camera: str = "exterior_image_1_left", wrist_camera: str = "wrist_image_left",
                        chunk: int = 16, cache: str | Path | None = None,
-                       progress: Any = None, pad: Pad = "still", drop_idle: bool = False) -> TrainingSet:
+                       progress: Any = None, pad: Pad = "still", drop_idle: bool = False,
+                       drop_misses: bool = False) -> TrainingSet:
     """Read every successful episode of ``datasets`` (LeRobot folders; episodes this project
     recorded as failures are left out) into a :class:`TrainingSet`. With ``cache`` (a folder),
     each dataset's samples are kept there as one .npz per dataset and settings, and reused:
     decoding the videos is the slow part and is done once. The statistics are always computed
     afresh over all the datasets given. ``pad``: how windows run past an episode's end (the
     cache holds ``still`` windows; their first rows are the episode, so ``continue`` is derived).
-    ``drop_idle``: leave out :func:`idle_frames`, the windows then running over the frames kept."""
+    ``drop_idle``: leave out :func:`idle_frames`; ``drop_misses``: :func:`frames_before_miss`; the
+    windows then run over the frames kept."""
     _check_pad(pad)
     roots = [str(Path(d).resolve()) for d in datasets]
     if not roots:
@@ -179,13 +199,15 @@ def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, in
             np.savez(tmp, **arrays)  # type: ignore[arg-type]
             tmp.replace(path)
         parts.append(arrays)
-    dropped = 0
-    if drop_idle:
-        keeps = [~idle_frames(np.asarray(a["raw"]), np.asarray(a["state"]), a["episode"]) for a in parts]
-        dropped = sum(int(np.count_nonzero(~k)) for k in keeps)
+    idle = [idle_frames(np.asarray(a["raw"]), np.asarray(a["state"]), a["episode"]) & drop_idle for a in parts]
+    missed = [frames_before_miss(np.asarray(a["state"]), a["episode"]) & drop_misses for a in parts]
+    dropped = {"idle": sum(int(np.count_nonzero(m)) for m in idle),
+               "miss": sum(int(np.count_nonzero(m & ~i)) for m, i in zip(missed, idle, strict=True))}
+    if any(dropped.values()):
+        keeps = [~(i | m) for i, m in zip(idle, missed, strict=True)]
         parts = [{k: v if k == "instructions" else v[keep] for k, v in a.items()} for a, keep in zip(parts, keeps,
                                                                                                     strict=True)]
-    if pad != "still" or dropped:
+    if pad != "still" or any(dropped.values()):
         parts = [{**a, "raw": repadded(np.asarray(a["raw"], np.float64), a["episode"], pad)} for a in parts]
     return _merge(parts, roots, pad, dropped)
 
@@ -238,7 +260,7 @@ def _read_dataset(reader: DatasetReader, image_size: tuple[int, int], exterior_c
             "instructions": np.asarray(list(instructions), dtype=str)}
 
 
-def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad, idle_dropped: int) -> TrainingSet:
+def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad, dropped: dict[str, int]) -> TrainingSet:
     """One set from several datasets' arrays: episode numbers and instruction indices made global."""
     instructions: dict[str, int] = {}
     episode, instr = [], []
@@ -252,6 +274,6 @@ def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad, i
     return TrainingSet(np.concatenate([a["exterior"] for a in parts]), np.concatenate([a["wrist"] for a in parts]),
                        np.concatenate([np.asarray(a["state"], np.float32) for a in parts]), raw,
                        np.concatenate(episode), np.concatenate(instr), tuple(instructions),
-                       quantile_stats(raw, ", ".join(roots)), tuple(roots), pad, idle_dropped)
+                       quantile_stats(raw, ", ".join(roots)), tuple(roots), pad, dropped["idle"], dropped["miss"])
 
 

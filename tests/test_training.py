@@ -24,7 +24,7 @@ from robosim_cosmos.kinematics.frames import T_FLANGE_COSMOS_EE
 from robosim_cosmos.policies.baseline_model import BaselineConfig, load_checkpoint
 from robosim_cosmos.policies.registry import create_policy, spec_stats
 from robosim_cosmos.training import TrainOptions, build_training_set, train
-from robosim_cosmos.training.data import PADS, frames_before_miss, idle_frames, padded_windows, repadded, still_row
+from robosim_cosmos.training.data import PADS, frames_before_miss, padded_windows, repadded, still_row
 from robosim_cosmos.training.loop import make_config
 
 SMALL = (32, 56)  # a tiny input keeps the test's training to seconds per hundred samples
@@ -211,24 +211,6 @@ def _observation(data, i: int) -> dict[str, np.ndarray]:
             "cartesian_position": np.zeros(6)}
 
 
-def test_idle_frames_are_the_still_ones_where_the_gripper_neither_moves_nor_changes_command():
-    move = np.r_[0.01, 0.0, 0.0, still_row(0.0)[3:9], 0.0]
-    rows = np.stack([move, still_row(0.0), still_row(0.0), still_row(1.0), still_row(1.0), still_row(1.0), move,
-                     move, still_row(1.0)])
-    rows[6:, 9] = 1.0
-    gripper = np.array([0.0, 0.0, 0.0, 0.0, 0.2, 0.4, 0.4, 0.4, 0.4])  # closes after the command at frame 3
-    episode = np.array([0] * 8 + [1])
-    state = np.column_stack([np.zeros((9, 7)), gripper])
-    idle = idle_frames(padded_windows(rows, 4), state, episode)
-    # 1: still, open, the command unchanged; 2: the same; 3: the close command (kept); 4: closing (kept);
-    # 5: settled but the next reading is the same only from here on; 8: the last frame of its episode
-    assert idle.tolist() == [False, True, True, False, False, True, False, False, False]
-    # the windows over the frames kept skip the wait: frame 0's window goes straight to the close command
-    keep = ~idle
-    windows = repadded(padded_windows(rows, 4)[keep], episode[keep], "still")
-    np.testing.assert_array_equal(windows[0], rows[[0, 3, 4, 6]])
-
-
 def test_the_frames_leading_to_a_miss_are_those_before_the_fingers_first_close_on_nothing():
     # episode 0 holds a cube (0.41) and never misses; episode 1 closes on nothing at its frame 3, then
     # again later (only the first counts); episode 2 misses at its first frame: nothing before it
@@ -237,6 +219,26 @@ def test_the_frames_leading_to_a_miss_are_those_before_the_fingers_first_close_o
     state = np.column_stack([np.zeros((13, 7)), gripper])
     before = frames_before_miss(state, episode)
     assert before.tolist() == [False] * 4 + [True, True] + [False] * 7
+
+
+def test_a_recorded_miss_trains_on_its_recovery_only(tmp_path, capsys):
+    """One LiftCube demonstration recorded with ``miss``: ``--drop-misses`` leaves out the frames up
+    to the fingers closing on nothing and keeps the recovery (open, rise, grasp, lift) after it."""
+    from robosim_cosmos.cli.main import main
+
+    folder = tmp_path / "miss"
+    assert main(["record", str(folder), "--tasks", "robosim_cosmos/DroidLiftCube-v0", "--episodes", "1", "--seed", "0",
+                 "--policy-arg", "miss=0.05", "--image-size", "32x56", "--dataset-schema", "openpi-droid", "-q"]) == 0
+    roots = [folder / "success"] if (folder / "success").is_dir() else [folder]
+    whole = build_training_set(roots, (32, 56))
+    kept = build_training_set(roots, (32, 56), drop_misses=True)
+    first_miss = int(np.argmax(whole.state[:, -1] > 0.93))
+    assert 10 < first_miss < len(whole) - 20  # a descent to the miss, then the recovery
+    assert kept.miss_dropped == first_miss and len(kept) == len(whole) - first_miss
+    np.testing.assert_array_equal(kept.state, whole.state[first_miss:])
+    np.testing.assert_array_equal(kept.raw, whole.raw[first_miss:])  # the recovery's own windows
+    assert kept.stats_document()["windows"]["frames_before_a_miss_dropped"] == first_miss
+    capsys.readouterr()
 
 
 def test_train_command_writes_a_checkpoint_and_resumes(recorded_dataset, tmp_path, capsys):
@@ -259,16 +261,7 @@ def test_train_command_writes_a_checkpoint_and_resumes(recorded_dataset, tmp_pat
     stats_c = json.loads((tmp_path / "cont" / "stats.json").read_text())
     assert stats_c["windows"]["padded_past_episode_end"] == "continue"
     assert stats_c["mean"] != stats["mean"]
-    assert stats["windows"]["idle_frames_dropped"] == 0
-    idle = [*args[:4], str(tmp_path / "idle"), *args[5:], "--steps", "1", "--drop-idle", "--drop-misses"]
-    assert main(idle) == 0
-    stats_i = json.loads((tmp_path / "idle" / "stats.json").read_text())
-    plain = build_training_set([recorded_dataset / "success"], (32, 56), cache=tmp_path / "cache")
-    dropped = int(np.count_nonzero(idle_frames(plain.raw, plain.state, plain.episode)))
-    assert stats_i["windows"]["idle_frames_dropped"] == dropped  # a Reach never waits: 0 here
-    missed = int(np.count_nonzero(frames_before_miss(plain.state, plain.episode)))  # no demonstrated miss: 0
-    assert stats_i["windows"]["frames_before_a_miss_dropped"] == missed
-    assert stats_i["windows"]["count"] == stats["windows"]["count"] - dropped - missed
+    assert stats["windows"]["frames_before_a_miss_dropped"] == 0
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "x").write_text("x")
     assert main(["train", "--dataset", str(recorded_dataset), "--out", str(tmp_path / "other"), "-q"]) == 2

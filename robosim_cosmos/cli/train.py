@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             bar_read.refresh()
 
     data = build_training_set(roots, args.image_size, args.camera, chunk=16, cache=args.cache, progress=read_progress,
-                              pad=args.pad, drop_idle=args.drop_idle, drop_misses=args.drop_misses)
+                              pad=args.pad, drop_misses=args.drop_misses)
     if bar_read is not None:
         bar_read.close()
     config = make_config(data, args.image_size, args.camera, 16, coords=args.coords, keypoints=args.keypoints,
@@ -97,10 +97,6 @@ def add(sub: Any) -> None:
     p.add_argument("--pad", choices=PADS, default="still",
                    help="targets past an episode's end (it ends the step the task succeeds): continue repeats the "
                         "last row, still holds still there (default %(default)s)")
-    p.add_argument("--drop-idle", action="store_true",
-                   help="leave out the frames where nothing happens (the arm still, the gripper command unchanged "
-                        "and the gripper not moving): the expert waits there on a timer no frame shows, which a "
-                        "policy learns as waiting for ever")
     p.add_argument("--drop-misses", action="store_true",
                    help="in an episode where the fingers close on nothing (recorded with --policy-arg miss=M), leave "
                         "out the frames before that: the policy learns the way out of a miss, not the miss")

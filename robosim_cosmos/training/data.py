@@ -10,8 +10,6 @@ the last gripper command), so a policy learns to stop where the episodes stopped
 repeats the last row, as if the motion carried on (a Reach then aims through the ball rather than
 to its edge; measured, it did worse: README, "What moved the numbers").
 
-``drop_idle`` leaves out the frames where nothing happens (:func:`idle_frames`): the expert waits
-there on a timer that no frame shows, so a policy trained on them learns to wait for ever.
 ``drop_misses`` leaves out what led up to a demonstrated miss (:func:`frames_before_miss`, from
 ``record --policy-arg miss=M``), so a policy learns the recovery without learning the miss.
 """
@@ -65,24 +63,6 @@ def padded_windows(rows: np.ndarray, chunk: int, pad: Pad = "still") -> np.ndarr
     return full[starts[:, None] + np.arange(chunk)[None, :]]
 
 
-STILL_TOLERANCE = 1e-6
-"""A row whose motion columns are this close to :func:`still_row`'s does not move the arm."""
-SETTLED_GRIPPER_STEP = 0.005
-"""A gripper reading (0 open .. 1 closed) that changes less than this in a step is not moving."""
-
-
-def idle_frames(raw: np.ndarray, state: np.ndarray, episode: np.ndarray) -> np.ndarray:
-    """bool [N] over frames (each episode's consecutive): the arm stays put (a still row), the
-    gripper command is the previous frame's and the gripper reading does not change. ``raw``
-    [N, chunk, 10] windows, ``state`` [N, 8] (gripper last), ``episode`` [N]."""
-    rows = raw[:, 0]
-    still = np.all(np.abs(rows[:, :9] - still_row(0.0)[:9]) < STILL_TOLERANCE, axis=1)
-    with_next = np.r_[episode[1:] == episode[:-1], False]
-    settled = with_next & (np.abs(np.diff(state[:, -1], append=0.0)) < SETTLED_GRIPPER_STEP)
-    same_command = np.r_[False, with_next[:-1] & (rows[1:, 9] == rows[:-1, 9])]
-    return still & settled & same_command
-
-
 def frames_before_miss(state: np.ndarray, episode: np.ndarray) -> np.ndarray:
     """bool [N]: the frames of each episode before its gripper first reads closed on nothing
     (above ``CLOSED_ON_NOTHING``); none in an episode where it never does. ``state`` [N, 8]
@@ -115,8 +95,6 @@ class TrainingSet:
     stats: ActionStats
     sources: tuple[str, ...]
     pad: Pad = "still"
-    idle_dropped: int = 0
-    """Idle frames left out (``drop_idle``)."""
     miss_dropped: int = 0
     """Frames leading up to a demonstrated miss left out (``drop_misses``)."""
 
@@ -138,7 +116,7 @@ class TrainingSet:
         doc["source"] = ", ".join(self.sources)
         doc["windows"] = {"steps": int(self.raw.shape[1]), "count": len(self),
                           "episodes": len(set(self.episode.tolist())), "padded_past_episode_end": self.pad,
-                          "idle_frames_dropped": self.idle_dropped, "frames_before_a_miss_dropped": self.miss_dropped}
+                          "frames_before_a_miss_dropped": self.miss_dropped}
         return doc
 
 
@@ -169,16 +147,15 @@ def video_key(reader: DatasetReader, camera: str) -> str:
 def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, int] = (72, 128),
                        exterior_camera: str = "exterior_image_1_left", wrist_camera: str = "wrist_image_left",
                        chunk: int = 16, cache: str | Path | None = None,
-                       progress: Any = None, pad: Pad = "still", drop_idle: bool = False,
-                       drop_misses: bool = False) -> TrainingSet:
+                       progress: Any = None, pad: Pad = "still", drop_misses: bool = False) -> TrainingSet:
     """Read every successful episode of ``datasets`` (LeRobot folders; episodes this project
     recorded as failures are left out) into a :class:`TrainingSet`. With ``cache`` (a folder),
     each dataset's samples are kept there as one .npz per dataset and settings, and reused:
     decoding the videos is the slow part and is done once. The statistics are always computed
     afresh over all the datasets given. ``pad``: how windows run past an episode's end (the
     cache holds ``still`` windows; their first rows are the episode, so ``continue`` is derived).
-    ``drop_idle``: leave out :func:`idle_frames`; ``drop_misses``: :func:`frames_before_miss`; the
-    windows then run over the frames kept."""
+    ``drop_misses``: leave out :func:`frames_before_miss`, the windows then running over the frames
+    kept."""
     _check_pad(pad)
     roots = [str(Path(d).resolve()) for d in datasets]
     if not roots:
@@ -199,15 +176,13 @@ def build_training_set(datasets: Sequence[str | Path], image_size: tuple[int, in
             np.savez(tmp, **arrays)  # type: ignore[arg-type]
             tmp.replace(path)
         parts.append(arrays)
-    idle = [idle_frames(np.asarray(a["raw"]), np.asarray(a["state"]), a["episode"]) & drop_idle for a in parts]
-    missed = [frames_before_miss(np.asarray(a["state"]), a["episode"]) & drop_misses for a in parts]
-    dropped = {"idle": sum(int(np.count_nonzero(m)) for m in idle),
-               "miss": sum(int(np.count_nonzero(m & ~i)) for m, i in zip(missed, idle, strict=True))}
-    if any(dropped.values()):
-        keeps = [~(i | m) for i, m in zip(idle, missed, strict=True)]
+    dropped = 0
+    if drop_misses:
+        keeps = [~frames_before_miss(np.asarray(a["state"]), a["episode"]) for a in parts]
+        dropped = sum(int(np.count_nonzero(~k)) for k in keeps)
         parts = [{k: v if k == "instructions" else v[keep] for k, v in a.items()} for a, keep in zip(parts, keeps,
                                                                                                     strict=True)]
-    if pad != "still" or any(dropped.values()):
+    if pad != "still" or dropped:
         parts = [{**a, "raw": repadded(np.asarray(a["raw"], np.float64), a["episode"], pad)} for a in parts]
     return _merge(parts, roots, pad, dropped)
 
@@ -260,7 +235,7 @@ def _read_dataset(reader: DatasetReader, image_size: tuple[int, int], exterior_c
             "instructions": np.asarray(list(instructions), dtype=str)}
 
 
-def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad, dropped: dict[str, int]) -> TrainingSet:
+def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad, miss_dropped: int) -> TrainingSet:
     """One set from several datasets' arrays: episode numbers and instruction indices made global."""
     instructions: dict[str, int] = {}
     episode, instr = [], []
@@ -274,6 +249,6 @@ def _merge(parts: list[dict[str, np.ndarray]], roots: Sequence[str], pad: Pad, d
     return TrainingSet(np.concatenate([a["exterior"] for a in parts]), np.concatenate([a["wrist"] for a in parts]),
                        np.concatenate([np.asarray(a["state"], np.float32) for a in parts]), raw,
                        np.concatenate(episode), np.concatenate(instr), tuple(instructions),
-                       quantile_stats(raw, ", ".join(roots)), tuple(roots), pad, dropped["idle"], dropped["miss"])
+                       quantile_stats(raw, ", ".join(roots)), tuple(roots), pad, miss_dropped)
 
 

@@ -84,7 +84,7 @@ class ExpertPlanner:
         self._g_prev = 0.0
         self._calls = 0
         self.missed = False
-        """Whether this episode's aimed-off grasp has closed on nothing yet."""
+        """Whether the fingers have closed on nothing this episode (which ends an aimed-off grasp)."""
 
     # -- entry -------------------------------------------------------------------------------
     def plan(self, state: PrivilegedState, cur_yaw: float) -> list[Waypoint]:

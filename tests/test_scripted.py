@@ -10,6 +10,7 @@ import pytest
 import robosim_cosmos  # noqa: F401  (registers the env ids)
 from robosim_cosmos.envs.task_library import COMPOSITIONAL_TASKS
 from robosim_cosmos.kinematics.normalization import load_stats
+from robosim_cosmos.policies.expert import CLOSED_ON_NOTHING
 from robosim_cosmos.policies.scripted import ScriptedPolicy
 from robosim_cosmos.policy_api import ActionChunk, Policy
 
@@ -210,7 +211,7 @@ def test_an_aimed_off_first_grasp_closes_on_nothing_and_the_expert_recovers(task
                 obs, _, terminated, truncated, info = env.step(row)
                 steps += 1
                 state = base.task_state()
-                if closed_at is None and state.gripper_position > 0.93:
+                if closed_at is None and state.gripper_position > CLOSED_ON_NOTHING:
                     subject = state.task.objects["cube"]
                     closed_at = state.task.tcp_pos - subject.pos, subject.pos[2]
                 if terminated or truncated:

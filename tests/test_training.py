@@ -22,6 +22,7 @@ from robosim_cosmos.errors import ConfigError, DatasetError
 from robosim_cosmos.kinematics.decode import ChunkDecoder
 from robosim_cosmos.kinematics.frames import T_FLANGE_COSMOS_EE
 from robosim_cosmos.policies.baseline_model import BaselineConfig, load_checkpoint
+from robosim_cosmos.policies.expert import CLOSED_ON_NOTHING
 from robosim_cosmos.policies.registry import create_policy, spec_stats
 from robosim_cosmos.training import TrainOptions, build_training_set, train
 from robosim_cosmos.training.data import PADS, frames_before_miss, padded_windows, repadded, still_row
@@ -232,7 +233,7 @@ def test_a_recorded_miss_trains_on_its_recovery_only(tmp_path, capsys):
     roots = [folder / "success"] if (folder / "success").is_dir() else [folder]
     whole = build_training_set(roots, (32, 56))
     kept = build_training_set(roots, (32, 56), drop_misses=True)
-    first_miss = int(np.argmax(whole.state[:, -1] > 0.93))
+    first_miss = int(np.argmax(whole.state[:, -1] > CLOSED_ON_NOTHING))
     assert 10 < first_miss < len(whole) - 20  # a descent to the miss, then the recovery
     assert kept.miss_dropped == first_miss and len(kept) == len(whole) - first_miss
     np.testing.assert_array_equal(kept.state, whole.state[first_miss:])

@@ -63,13 +63,18 @@ def padded_windows(rows: np.ndarray, chunk: int, pad: Pad = "still") -> np.ndarr
     return full[starts[:, None] + np.arange(chunk)[None, :]]
 
 
+def episode_spans(episode: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of equal ids in ``episode`` [N] (each episode's frames consecutive)."""
+    starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]]).tolist() if len(episode) else []
+    return list(zip(starts, [*starts[1:], len(episode)], strict=True))
+
+
 def frames_before_miss(state: np.ndarray, episode: np.ndarray) -> np.ndarray:
     """bool [N]: the frames of each episode before its gripper first reads closed on nothing
     (above ``CLOSED_ON_NOTHING``); none in an episode where it never does. ``state`` [N, 8]
     (gripper last), ``episode`` [N] (each episode's frames consecutive)."""
     out = np.zeros(len(episode), dtype=bool)
-    starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
-    for a, b in zip(starts, [*starts[1:], len(episode)], strict=True):
+    for a, b in episode_spans(episode):
         closed = np.flatnonzero(state[a:b, -1] > CLOSED_ON_NOTHING)
         if len(closed):
             out[a:a + closed[0]] = True
@@ -192,8 +197,7 @@ def repadded(raw: np.ndarray, episode: np.ndarray, pad: Pad) -> np.ndarray:
     rows and padded with ``pad``: row 0 of every window is that step's own row, so the episode's
     rows are ``raw[:, 0]`` (also after frames were left out)."""
     out = np.empty_like(raw)
-    starts = np.flatnonzero(np.r_[True, episode[1:] != episode[:-1]])
-    for a, b in zip(starts, [*starts[1:], len(raw)], strict=True):
+    for a, b in episode_spans(episode):
         out[a:b] = padded_windows(raw[a:b, 0], raw.shape[1], pad)
     return out
 

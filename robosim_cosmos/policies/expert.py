@@ -95,7 +95,10 @@ class ExpertPlanner:
             return [Waypoint(s.target_pos, self.home_yaw, OPEN)]
         assert isinstance(s, SpecState), f"no plan for {type(s).__name__}"
         g = float(state.gripper_position)
-        if s.step >= len(s.steps):  # every goal holds: back off, open
+        if s.step >= len(s.steps):  # every goal holds: keep a lifted object up, else back off and open
+            lift = next((x for x in s.steps[-1] if x.kind == "lifted"), None)
+            if lift is not None and self._held is not None:
+                return self._place(s, lift, s.objects[lift.subject], g, cur_yaw)
             self.phase = "done"
             return [Waypoint(s.tcp_pos + np.array([0.0, 0.0, 0.02]), cur_yaw, OPEN)]
         goal = next((x for x in s.steps[s.step] if x.kind != "upright"), s.steps[s.step][0])

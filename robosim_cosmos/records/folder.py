@@ -24,10 +24,12 @@ from .files import LOCK_FILE, RESULTS_FILE, RUN_DIRS, RUN_FILE, RUN_FILES
 from .results import parse_results, write_atomic
 
 _IMPLIED: dict[str, Any] = {"instruction_tier": "default", "shard": None, "image_size": list(DROID_IMAGE_SIZE),
-                            "camera_rig": "sim-evals", "room": "plain", "stats": None}
+                            "camera_rig": "sim-evals", "room": "plain", "stats": None,
+                            "steps_after_success": 0}
 """Identity fields added since run.json existed, with the value every earlier run had (its
 instructions were the ``default`` tier's, its cameras the sim-evals poses, its room the plain
-grey one, its action stats the embodiment's own), so those folders still resume."""
+grey one, its action stats the embodiment's own, its episodes ended on success), so those folders
+still resume."""
 
 _HINT = ("use another --out (out=) for a new run, or --overwrite (overwrite=True) to delete its results and "
          "start over")

@@ -49,7 +49,9 @@ class RolloutConfig:
     reference client runs it, e.g. 8 for openpi joint velocities, the whole chunk for joint
     positions; else 8). ``execution="joint_position"``
     decodes cosmos chunks to joint targets (IK from the observed joints) and runs the env
-    in joint-position mode. ``max_steps`` overrides the env's time limit. ``num_envs``
+    in joint-position mode. ``max_steps`` overrides the env's time limit. ``steps_after_success``:
+    an episode goes on this many steps after the task first succeeds (within the time limit) and
+    succeeds if the task still holds then; 0 ends it on success. ``num_envs``
     worker processes run episodes in parallel, each with its own env and policy.
     ``render_quality``: the env's look, ``fast`` or ``faithful`` (textures, shadows, AA;
     several times slower; what an image policy sees, so part of the run identity).
@@ -116,6 +118,11 @@ class RolloutConfig:
         help="joint_position: decode cosmos chunks to joint targets and run the env in joint mode")
     max_steps: int | None = option(None, flag="--max-steps", arg=int, identity=True, env="max_episode_steps",
                                    help="override the env's time limit (steps)")
+    steps_after_success: int = option(
+        0, flag="--steps-after-success", arg=int, metavar="N", identity=True,
+        help="keep running N more steps once the task first succeeds (the episode then succeeds if it still does): "
+             "for recording demonstrations that settle past the success boundary instead of stopping on it "
+             "(default {default}: end on success)")
     policy_kwargs: dict[str, Any] = option(
         flag="--policy-arg", action="append", metavar="KEY=VALUE", parse=parse_policy_args, identity=True,
         default_factory=dict, help="keyword argument for the policy backend, repeatable "
@@ -209,6 +216,9 @@ class RolloutConfig:
             isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1
         ):
             raise ConfigError(f"max_steps must be a positive integer or None, got {self.max_steps!r}")
+        after = self.steps_after_success
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ConfigError(f"steps_after_success must be an integer >= 0, got {after!r}")
         if self.execution not in EXECUTIONS:
             raise ConfigError(f"unknown execution {self.execution!r}; valid: {list(EXECUTIONS)}")
         check_render_quality(self.render_quality)  # ConfigError naming the valid ones

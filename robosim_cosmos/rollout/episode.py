@@ -80,6 +80,16 @@ class _Episode:
         self.env, self.base, self.policy, self.cfg, self.result = env, base, policy, cfg, result
         self.watchers = watchers
         self.convert = cfg.execution == "joint_position" and policy.layout == "cosmos_ee_delta"
+        self.first_success: int | None = None  # the step count when the task first succeeded
+
+    def _ends(self, succeeded: bool, truncated: bool) -> bool:
+        """Whether the episode ends after this step: at the time limit, or ``steps_after_success``
+        steps after the task first succeeded."""
+        if succeeded and self.first_success is None:
+            self.first_success = self.result.steps
+        if truncated:
+            return True
+        return self.first_success is not None and self.result.steps - self.first_success >= self.cfg.steps_after_success
 
     def run(self) -> None:
         obs, reset_info = self.env.reset(seed=self.result.seed)
@@ -136,7 +146,7 @@ class _Episode:
             if not self.convert:  # cosmos rows and joint velocities clip in the env (joint positions report 0)
                 result.clipped_values += int(info["clipped_values"])
             _record_outcome(result, info)
-            done = bool(terminated or truncated)
+            done = self._ends(bool(terminated), bool(truncated))
             step = Step(start, j, len(rows), info, Frames(self.base, obs), self.base.ee_pose(), env_ik)
             for watcher in self.watchers:
                 watcher.on_step(step)

@@ -86,8 +86,8 @@ def test_other_settings_are_refused_same_settings_resume_and_overwrite_starts_ov
     assert run["identity"] == {
         "env_id": REACH, "policy": f"replay:{replay_chunk}", "policy_kwargs": {}, "seed": 5, "open_loop_steps": 8,
         "instruction": None, "video": False, "robot": "embedded", "execution": "native", "max_steps": STEPS,
-        "steps_after_success": 0, "render_quality": "fast", "instruction_tier": "default", "shard": None, "image_size": [180, 320],
-        "camera_rig": "droid", "room": "droid", "stats": None, "version": "0.1.0",
+        "steps_after_success": 0, "render_quality": "fast", "instruction_tier": "default", "shard": None,
+        "image_size": [180, 320], "camera_rig": "droid", "room": "droid", "stats": None, "version": "0.1.0",
     }
     before = _snapshot(out)
     assert set(before) == {"run.json", "results.jsonl", "summary.json", "eval_info.json"}

@@ -66,13 +66,18 @@ class ExpertPlanner:
     push_z: tcp height while pushing; home_yaw: the finger yaw at DROID home (reaching keeps it);
     miss_m: how far across the fingers the episode's first grasp is aimed off the true grasp
     point (0: never), so the fingers close on nothing and the expert shows its recovery.
+    close_steps: 0 holds the closed fingers still until two calls read the same gripper
+    position; N > 0 closes for N steps and starts rising in the same chunk, and the next call's
+    reading tells a grasp from a miss (see :class:`~robosim_cosmos.policies.scripted.ScriptedPolicy`).
     """
 
-    def __init__(self, tip_clearance: float, push_z: float, home_yaw: float, miss_m: float = 0.0) -> None:
+    def __init__(self, tip_clearance: float, push_z: float, home_yaw: float, miss_m: float = 0.0,
+                 close_steps: int = 0) -> None:
         self.tip_clearance = tip_clearance
         self.push_z = push_z
         self.home_yaw = home_yaw
         self.miss_m = miss_m
+        self.close_steps = close_steps
         self.reset()
 
     def reset(self) -> None:
@@ -158,6 +163,8 @@ class ExpertPlanner:
             if g > 0.1 or tcp[2] < grasp[2] + 0.06:
                 return [up]
             self.phase = "start"
+        if self.phase == "descend" and self.close_steps > 0 and g > HOLDING_MIN:
+            self.phase, self._calls = "close", 1  # the descent's chunk closed the fingers and began to rise
         wps = self._approach(s, o, grasp, cur_yaw) if self.phase in ("start", "approach", "descend") else None
         if wps is None and self.phase == "close":
             wps = self._close(o, tcp, g, cur_yaw, up)
@@ -179,7 +186,7 @@ class ExpertPlanner:
         grasp = self._aim(s, o, grasp, yaw)
         pre = np.array([grasp[0], grasp[1], grasp[2] + 0.1])
         xy_err = float(np.linalg.norm(tcp[:2] - grasp[:2]))
-        down = [Waypoint(grasp, yaw, OPEN, dwell=2), Waypoint(grasp, yaw, CLOSED, dwell=20)]
+        down = [Waypoint(grasp, yaw, OPEN, dwell=2), *self._closing(grasp, yaw, still=20)]
         if self.phase == "descend" and xy_err < 0.015 and np.linalg.norm(tcp - grasp) < 0.008:
             self.phase, self._calls = "close", 0
             return None
@@ -214,11 +221,21 @@ class ExpertPlanner:
         if g > CLOSED_ON_NOTHING:
             self.phase, self.missed = "retreat", True
             return [up]
-        if g > HOLDING_MIN and abs(g - self._g_prev) < 0.01 and self._calls >= 2:
+        settled = abs(g - self._g_prev) < 0.01 and self._calls >= 2
+        if g > HOLDING_MIN and (settled or (self.close_steps > 0 and self._calls >= 1)):
             self._held = _Held(o.slot, float(tcp[2] - o.pos[2]))
             self.phase = "lift"
             return None
-        return [Waypoint(tcp, cur_yaw, CLOSED, dwell=40)]
+        return self._closing(tcp, cur_yaw, still=40)
+
+    def _closing(self, at: np.ndarray, yaw: float, still: int) -> list[Waypoint]:
+        """Close the fingers at ``at`` and hold still ``still`` steps (``close_steps`` 0), or close
+        for ``close_steps`` steps and rise (a held object rises with the tcp, so the offset the
+        next call reads is the grasp's)."""
+        if self.close_steps == 0:
+            return [Waypoint(at, yaw, CLOSED, dwell=still)]
+        return [Waypoint(at, yaw, CLOSED, dwell=self.close_steps),
+                Waypoint(at + np.array([0.0, 0.0, 0.1]), yaw, CLOSED)]
 
     # -- place -------------------------------------------------------------------------------
     def _place(self, s: SpecState, goal: Goal, o: ObjectState, g: float, cur_yaw: float) -> list[Waypoint]:

@@ -65,6 +65,11 @@ class ScriptedPolicy(Policy):
     miss: metres across the finger line that each episode's first grasp is aimed off (0: never;
     at most 0.1). The fingers close on nothing, and the demonstration shows the expert open, rise
     and grasp again: a learned policy's commonest failure, and the way out of it.
+    close_steps: 0 (the default) holds the closed fingers still until two calls read the same
+    gripper position (16 still steps at 8 executed rows a call); N in 1..chunk_size closes for N
+    steps and starts lifting in the same chunk, the next call's reading telling a grasp from a
+    miss. Frames of a still stretch all look alike, so a policy trained on them cannot tell when
+    to lift and may hold still for good; recorded with ``close_steps`` no stretch is longer than N.
     """
 
     layout: Layout = "cosmos_ee_delta"
@@ -77,7 +82,8 @@ class ScriptedPolicy(Policy):
     """Phases where the arm moves freely: a detour there cannot knock or drop an object."""
 
     def __init__(self, env: gym.Env, chunk_size: int = 16, predict_video: bool = False,
-                 video_camera: str = DEFAULT_CAMERA, detour: float = 0.0, miss: float = 0.0) -> None:
+                 video_camera: str = DEFAULT_CAMERA, detour: float = 0.0, miss: float = 0.0,
+                 close_steps: int = 0) -> None:
         if chunk_size < 1:
             raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
         detour = float(detour)
@@ -87,6 +93,10 @@ class ScriptedPolicy(Policy):
         miss = float(miss)
         if not 0.0 <= miss <= 0.1:
             raise ConfigError(f"miss is how far (m) the first grasp is aimed off, in [0, 0.1], got {miss}")
+        if isinstance(close_steps, bool) or not isinstance(close_steps, (int, float)) \
+                or close_steps != int(close_steps) or not 0 <= close_steps <= chunk_size:
+            raise ConfigError(f"close_steps must be an integer in 0..{chunk_size} (0: hold still until "
+                              f"the fingers settle), got {close_steps!r}")
         base = env.unwrapped
         if not isinstance(base, DroidEnv):
             raise ConfigError(f"the scripted policy drives a DroidEnv, got {type(base).__name__}")
@@ -104,7 +114,8 @@ class ScriptedPolicy(Policy):
         self.camera = video_camera  # the view its predicted video shows (ego_view)
         self.stats = base.decoder.stats
         self._horizon: int | None = None
-        self.planner = ExpertPlanner(self.tip_clearance, self.push_z, home_finger_yaw(self.finger_axis_in_ee), miss)
+        self.planner = ExpertPlanner(self.tip_clearance, self.push_z, home_finger_yaw(self.finger_axis_in_ee), miss,
+                                     int(close_steps))
         self.reset()
 
     def set_execution_horizon(self, steps: int) -> None:
